@@ -1,0 +1,25 @@
+/* Memory for secrets: wiping, and page-locked regions that are kept out of
+ * core dumps and swap. */
+#ifndef SIGNER_MEMORY_H
+#define SIGNER_MEMORY_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Zeroes `len` bytes in a way the compiler cannot remove. */
+void signer_wipe(void *p, size_t len);
+
+/* Maps `len` zeroed bytes, locks them in RAM where the system allows and
+ * excludes them from core dumps.  Returns NULL when out of memory. */
+void *signer_secure_alloc(size_t len);
+
+/* Wipes, unlocks and unmaps a region from signer_secure_alloc (NULL is ok). */
+void signer_secure_free(void *p, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

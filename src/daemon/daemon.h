@@ -1,0 +1,90 @@
+/* Internals of the enclave signer daemon. */
+#ifndef SIGNER_DAEMON_H
+#define SIGNER_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signer/buf.h"
+#include "signer/crypto.h"
+#include "signer/net.h"
+#include "signer/rpc.h"
+#include "signer/sealing.h"
+
+/* ---- options.c: command line and environment ---- */
+
+typedef struct daemon_config {
+    net_address listen;
+    const sealing_backend *sealing;
+    uint32_t max_frame;        /* largest request payload accepted */
+    unsigned max_connections;  /* concurrent sessions */
+    size_t max_keys;           /* keys per session */
+    int log_level;
+} daemon_config;
+
+/* Fills `cfg` from argv and the environment (LISTEN_PORT).  Returns 0 to
+ * run, 1 when it printed help or the version, -1 on a usage error. */
+int daemon_options_parse(int argc, char **argv, daemon_config *cfg);
+
+/* ---- log.c: one line per event on stderr, never key material ---- */
+
+enum { LOG_QUIET = 0, LOG_ERROR = 1, LOG_WARN = 2, LOG_INFO = 3, LOG_DEBUG = 4 };
+
+void daemon_log_set_level(int level);
+bool daemon_log_enabled(int level);
+void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- keychain.c: a session's imported keys, in locked memory ---- */
+
+typedef struct keychain {
+    signer_key **chunks;
+    size_t chunk_count;
+    size_t count;
+    size_t max_keys;
+} keychain;
+
+void keychain_init(keychain *kc, size_t max_keys);
+
+/* The slot the next key goes into (zeroed, locked memory).  Fill it, then
+ * keychain_commit() it; a slot that is not committed is reused. */
+signer_key *keychain_next_slot(keychain *kc, signer_error *err);
+
+/* Makes the filled slot a key of the session; its handle is its index. */
+uint64_t keychain_commit(keychain *kc);
+
+/* The key with `handle`, or NULL (with a message) when out of range. */
+signer_key *keychain_get(keychain *kc, uint64_t handle, signer_error *err);
+
+/* Wipes every key and releases the memory. */
+void keychain_free(keychain *kc);
+
+/* ---- session.c: one connection, its keychain and its sealer ---- */
+
+typedef struct session {
+    int fd;
+    const daemon_config *cfg;
+    sealer *sealer;        /* NULL until a successful Initialize */
+    keychain keys;
+    signer_key *scratch;   /* a locked slot for keys that are not kept */
+    signer_buf in;         /* bytes read, starting at in_pos */
+    size_t in_pos;
+    uint64_t skip;         /* payload bytes of an oversize frame to discard */
+    signer_buf out;        /* answers not yet written */
+    char peer[64];
+} session;
+
+/* Serves one connection until it closes; frees everything it holds. */
+void session_serve(int fd, const daemon_config *cfg, const char *peer);
+
+/* ---- dispatch.c: one request in, one answer frame out ---- */
+
+/* Handles one request payload and appends exactly one answer frame to
+ * s->out.  Returns -1 only when not even an Err answer could be encoded. */
+int dispatch_request(session *s, const uint8_t *payload, size_t len);
+
+/* ---- server.c: accept loop, concurrency limits, graceful shutdown ---- */
+
+int server_run(const daemon_config *cfg);
+
+#endif

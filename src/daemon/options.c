@@ -1,0 +1,147 @@
+/* Command line of enclave-signer. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/vm_sockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+#define DEFAULT_LISTEN_PORT 2000
+#define DEFAULT_MAX_CONNECTIONS 1024
+#define DEFAULT_MAX_KEYS 65536
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: enclave-signer [options]\n"
+            "\n"
+            "Serves the signer RPC (length-prefixed CBOR) on one socket.\n"
+            "\n"
+            "  --listen ADDR          vsock:PORT, vsock:CID:PORT, tcp:HOST:PORT or unix:PATH\n"
+            "                         (default vsock:$LISTEN_PORT, LISTEN_PORT defaults to %d)\n"
+            "  --sealing NAME         sealing backend: kms (default) or passthrough\n"
+            "                         (passthrough: sealed keys are NOT encrypted; tests only)\n"
+            "  --max-frame BYTES      largest request accepted (default %u, at most %u)\n"
+            "  --max-connections N    concurrent sessions (default %d)\n"
+            "  --max-keys N           keys one session may hold (default %d)\n"
+            "  --log-level LEVEL      quiet, error, warn, info (default) or debug\n"
+            "  -h, --help             this text\n"
+            "  --version              print the version\n",
+            DEFAULT_LISTEN_PORT, RPC_FRAME_DEFAULT_MAX, RPC_FRAME_LIMIT,
+            DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_KEYS);
+}
+
+static int parse_count(const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
+        fprintf(stderr, "enclave-signer: %s wants a number from %llu to %llu, not \"%s\"\n", opt,
+                min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_level(const char *s)
+{
+    static const char *const names[] = {"quiet", "error", "warn", "info", "debug"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int default_listen(net_address *out)
+{
+    const char *port = getenv("LISTEN_PORT");
+    char spec[32];
+    snprintf(spec, sizeof(spec), "vsock:%s", port && *port ? port : "2000");
+    signer_error err;
+    if (net_address_parse(spec, VMADDR_CID_ANY, out, &err) != 0) {
+        fprintf(stderr, "enclave-signer: LISTEN_PORT: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
+{
+    enum { OPT_LISTEN = 256, OPT_SEALING, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_MAX_KEYS,
+           OPT_LOG, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"sealing", required_argument, NULL, OPT_SEALING},
+        {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"max-keys", required_argument, NULL, OPT_MAX_KEYS},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    const char *listen = NULL, *sealing = "kms";
+    unsigned long long v;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_frame = RPC_FRAME_DEFAULT_MAX;
+    cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
+    cfg->max_keys = DEFAULT_MAX_KEYS;
+    cfg->log_level = LOG_INFO;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_LISTEN: listen = optarg; break;
+        case OPT_SEALING: sealing = optarg; break;
+        case OPT_MAX_FRAME:
+            if (parse_count("--max-frame", optarg, 64, RPC_FRAME_LIMIT, &v) != 0)
+                return -1;
+            cfg->max_frame = (uint32_t)v;
+            break;
+        case OPT_MAX_CONN:
+            if (parse_count("--max-connections", optarg, 1, 1u << 20, &v) != 0)
+                return -1;
+            cfg->max_connections = (unsigned)v;
+            break;
+        case OPT_MAX_KEYS:
+            if (parse_count("--max-keys", optarg, 1, 1u << 24, &v) != 0)
+                return -1;
+            cfg->max_keys = (size_t)v;
+            break;
+        case OPT_LOG:
+            if ((cfg->log_level = parse_level(optarg)) < 0) {
+                fprintf(stderr, "enclave-signer: unknown log level \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); return 1;
+        case OPT_VERSION: printf("enclave-signer %s\n", SIGNER_VERSION); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "enclave-signer: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    signer_error err;
+    if (listen ? net_address_parse(listen, VMADDR_CID_ANY, &cfg->listen, &err) != 0
+               : default_listen(&cfg->listen) != 0) {
+        if (listen)
+            fprintf(stderr, "enclave-signer: --listen: %s\n", err.message);
+        return -1;
+    }
+    cfg->sealing = sealing_backend_find(sealing);
+    if (cfg->sealing == NULL) {
+        if (strcmp(sealing, "kms") == 0)
+            fprintf(stderr, "enclave-signer: the kms sealing backend is not part of this build "
+                            "yet; use --sealing passthrough for development and tests\n");
+        else
+            fprintf(stderr, "enclave-signer: unknown sealing backend \"%s\"\n", sealing);
+        return -1;
+    }
+    return 0;
+}
