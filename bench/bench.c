@@ -163,8 +163,7 @@ static void *pipe_receiver(void *arg)
     return NULL;
 }
 
-static signer_client *session_with_key(const char *address, signer_key_type type,
-                                       uint64_t *handle)
+static signer_client *session_with_key(const char *address, signer_key_type type, uint64_t *handle)
 {
     signer_client *c;
     signer_error err;
@@ -184,8 +183,7 @@ static signer_client *session_with_key(const char *address, signer_key_type type
 }
 
 /* Pipelined Sign calls per second over `conns` connections in parallel. */
-static double rpc_rate(const char *address, signer_key_type type, const uint8_t *msg,
-                       int conns)
+static double rpc_rate(const char *address, signer_key_type type, const uint8_t *msg, int conns)
 {
     pipe_run runs[2];
     pthread_t tx[2], rx[2];
@@ -193,8 +191,11 @@ static double rpc_rate(const char *address, signer_key_type type, const uint8_t 
         memset(&runs[i], 0, sizeof(runs[i]));
         uint64_t handle;
         runs[i].client = session_with_key(address, type, &handle);
-        rpc_request sign = {.call = RPC_SIGN, .handle = handle, .message = {msg, MESSAGE_BYTES},
-                            .version = SIGNER_VERSION_LATEST, .has_version = true};
+        rpc_request sign = {.call = RPC_SIGN,
+                            .handle = handle,
+                            .message = {msg, MESSAGE_BYTES},
+                            .version = SIGNER_VERSION_LATEST,
+                            .has_version = true};
         if (rpc_request_encode(&sign, &runs[i].frame, NULL) != 0)
             die("encode", NULL);
     }
@@ -357,8 +358,8 @@ int main(int argc, char **argv)
     uint8_t msg[MESSAGE_BYTES];
     for (size_t i = 0; i < sizeof(msg); i++)
         msg[i] = (uint8_t)(i * 7 + 3);
-    printf("signer-bench: %d-byte messages, %.1f s per measurement, daemon %s\n\n",
-           MESSAGE_BYTES, seconds, address);
+    printf("signer-bench: %d-byte messages, %.1f s per measurement, daemon %s\n\n", MESSAGE_BYTES,
+           seconds, address);
     printf("%-10s %10s %10s %6s %10s %6s %10s %10s %10s %12s\n", "key", "raw/s", "rpc/s", "ratio",
            "rpc2/s", "x1", "raw us", "echo us", "sync us", "overhead us");
     int all_ok = 1;

@@ -18,7 +18,16 @@ typedef struct signer_buf {
     size_t cap;
 } signer_buf;
 
-#define SIGNER_BUF_INIT {NULL, 0, 0}
+#define SIGNER_BUF_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+
+/* A read-only view of bytes owned by someone else. */
+typedef struct signer_bytes {
+    const uint8_t *data;
+    size_t len;
+} signer_bytes;
 
 /* Makes room for `extra` more bytes after `len`. */
 int signer_buf_reserve(signer_buf *buf, size_t extra, signer_error *err);

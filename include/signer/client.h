@@ -26,14 +26,12 @@ int signer_client_call(signer_client *c, const rpc_request *req, rpc_response *r
 
 /* Pipelining: send frames without waiting, then read answers in order. */
 int signer_client_send(signer_client *c, const rpc_request *req, signer_error *err);
-int signer_client_receive(signer_client *c, rpc_call call, rpc_response *resp,
-                          signer_error *err);
+int signer_client_receive(signer_client *c, rpc_call call, rpc_response *resp, signer_error *err);
 
 /* Raw frames, for tests that send what a well-behaved client never would. */
 int signer_client_send_raw(signer_client *c, const void *bytes, size_t len, signer_error *err);
 /* Reads one frame's payload into a malloc'd buffer (caller frees). */
-int signer_client_receive_raw(signer_client *c, uint8_t **payload, size_t *len,
-                              signer_error *err);
+int signer_client_receive_raw(signer_client *c, uint8_t **payload, size_t *len, signer_error *err);
 
 int signer_client_fd(const signer_client *c);
 void signer_client_close(signer_client *c);

@@ -39,9 +39,9 @@ typedef enum signer_key_type {
  * Wipe it with signer_key_wipe(). */
 typedef struct signer_key {
     signer_key_type type;
-    uint8_t secret[64];   /* Ed25519: libsodium's seed||pk; others: 32 bytes */
+    uint8_t secret[64]; /* Ed25519: libsodium's seed||pk; others: 32 bytes */
     uint8_t public_key[SIGNER_PUBLIC_KEY_MAX];
-    void *cache;          /* library object built on first use (NistP256) */
+    void *cache; /* library object built on first use (NistP256) */
 } signer_key;
 
 /* Initialises the crypto libraries.  Call once before any other function;
@@ -55,8 +55,8 @@ const char *signer_key_type_name(signer_key_type type);
 int signer_key_type_from_name(const char *name, size_t len, signer_key_type *out,
                               signer_error *err);
 
-size_t signer_public_key_size(signer_key_type type);  /* 33, 33, 32, 48 */
-size_t signer_signature_size(signer_key_type type);   /* 64, 64, 64, 96 */
+size_t signer_public_key_size(signer_key_type type); /* 33, 33, 32, 48 */
+size_t signer_signature_size(signer_key_type type);  /* 64, 64, 64, 96 */
 
 /* Fills `buf` with `len` bytes from the operating system's CSPRNG. */
 int signer_random_bytes(uint8_t *buf, size_t len, signer_error *err);
@@ -78,8 +78,8 @@ size_t signer_key_public_size(const signer_key *key);
 
 /* Signs `message` with signing version `version` (0, 1, 2 or 255).
  * Writes signer_signature_size(key->type) bytes to `sig`. */
-int signer_sign(signer_key *key, const uint8_t *message, size_t message_len,
-                unsigned version, uint8_t sig[SIGNER_SIGNATURE_MAX], signer_error *err);
+int signer_sign(signer_key *key, const uint8_t *message, size_t message_len, unsigned version,
+                uint8_t sig[SIGNER_SIGNATURE_MAX], signer_error *err);
 
 /* BLS proof of possession: signs the compressed public key with the
  * BLS_POP_ ciphersuite.  Writes 96 bytes.  Fails for other key types. */
@@ -89,12 +89,12 @@ int signer_prove_possession(const signer_key *key, uint8_t sig[SIGNER_SIGNATURE_
 /* Checks a signature made by signer_sign with the same rules.
  * Returns 0 when it verifies, -1 otherwise. */
 int signer_verify(signer_key_type type, const uint8_t *public_key, size_t public_key_len,
-                  const uint8_t *message, size_t message_len, unsigned version,
-                  const uint8_t *sig, size_t sig_len, signer_error *err);
+                  const uint8_t *message, size_t message_len, unsigned version, const uint8_t *sig,
+                  size_t sig_len, signer_error *err);
 
 /* Checks a BLS proof of possession made by signer_prove_possession. */
-int signer_verify_possession(const uint8_t *public_key, size_t public_key_len,
-                             const uint8_t *proof, size_t proof_len, signer_error *err);
+int signer_verify_possession(const uint8_t *public_key, size_t public_key_len, const uint8_t *proof,
+                             size_t proof_len, signer_error *err);
 
 /* Wipes the key's secret bytes and frees its cached library object. */
 void signer_key_wipe(signer_key *key);

@@ -18,11 +18,11 @@ typedef enum signer_status {
     SIGNER_ERR_INVALID_KEY,      /* a key that fails validation */
     SIGNER_ERR_UNSUPPORTED,      /* unknown key type, call or signing version */
     SIGNER_ERR_NO_MEMORY,
-    SIGNER_ERR_CRYPTO,           /* a crypto library call failed */
-    SIGNER_ERR_IO,               /* socket or file error */
-    SIGNER_ERR_PROTOCOL,         /* bad frame or bad CBOR on the wire */
-    SIGNER_ERR_STATE,            /* call not allowed now (e.g. uninitialized) */
-    SIGNER_ERR_SEALING,          /* the sealing backend refused or failed */
+    SIGNER_ERR_CRYPTO,   /* a crypto library call failed */
+    SIGNER_ERR_IO,       /* socket or file error */
+    SIGNER_ERR_PROTOCOL, /* bad frame or bad CBOR on the wire */
+    SIGNER_ERR_STATE,    /* call not allowed now (e.g. uninitialized) */
+    SIGNER_ERR_SEALING,  /* the sealing backend refused or failed */
 } signer_status;
 
 #define SIGNER_ERROR_MESSAGE_MAX 256

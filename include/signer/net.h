@@ -23,8 +23,7 @@ typedef struct net_address {
 
 /* Parses `spec`.  For vsock without a CID, `default_cid` is used
  * (VMADDR_CID_ANY to listen, the peer's CID to connect). */
-int net_address_parse(const char *spec, unsigned default_cid, net_address *out,
-                      signer_error *err);
+int net_address_parse(const char *spec, unsigned default_cid, net_address *out, signer_error *err);
 
 /* Opens a listening socket (CLOEXEC; a stale unix socket file is replaced).
  * Returns the fd or -1. */
@@ -32,6 +31,9 @@ int net_listen(const net_address *addr, int backlog, signer_error *err);
 
 /* Connects a stream socket.  Returns the fd or -1. */
 int net_connect(const net_address *addr, signer_error *err);
+
+/* The same, giving up after `timeout_ms` milliseconds (negative: never). */
+int net_connect_timeout(const net_address *addr, int timeout_ms, signer_error *err);
 
 /* Writes all `len` bytes (retrying on EINTR and short writes; no SIGPIPE). */
 int net_write_all(int fd, const void *buf, size_t len, signer_error *err);

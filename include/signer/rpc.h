@@ -44,10 +44,7 @@ typedef enum rpc_call {
 /* Wire name of a call, e.g. "GenerateAndImport". */
 const char *rpc_call_name(rpc_call call);
 
-typedef struct rpc_bytes {
-    const uint8_t *data;
-    size_t len;
-} rpc_bytes;
+typedef signer_bytes rpc_bytes;
 
 /* Initialize's argument.  Every field is a NUL-terminated string or NULL
  * when absent (or null on the wire). */
@@ -86,8 +83,7 @@ typedef struct rpc_request {
 
 /* Decodes one request item (the frame's payload, without the length).
  * On failure `err` says what is wrong with the input; nothing to free. */
-int rpc_request_decode(const uint8_t *item, size_t item_len, rpc_request *req,
-                       signer_error *err);
+int rpc_request_decode(const uint8_t *item, size_t item_len, rpc_request *req, signer_error *err);
 
 /* Wipes and frees what rpc_request_decode allocated. */
 void rpc_request_free(rpc_request *req);
@@ -107,18 +103,18 @@ int rpc_encode_ok_imported(signer_buf *out, signer_key_type type, const uint8_t 
  * {"Ok": {"encrypted_private_key": bytes, "public_key": {...}[, "handle": n]}}.
  * `handle` NULL leaves the handle out (Generate). */
 int rpc_encode_ok_sealed(signer_buf *out, const uint8_t *sealed, size_t sealed_len,
-                         signer_key_type type, const uint8_t *public_key,
-                         size_t public_key_len, const uint64_t *handle, signer_error *err);
+                         signer_key_type type, const uint8_t *public_key, size_t public_key_len,
+                         const uint64_t *handle, signer_error *err);
 /* {"Err": {"message": text, "source": null}}. */
 int rpc_encode_err(signer_buf *out, const char *message, signer_error *err);
 
 /* A decoded answer (client side). */
 typedef struct rpc_response {
     bool ok;
-    char *error_message;         /* Err: the message, with sources joined by ": " */
-    signer_key_type key_type;    /* type of public_key / signature */
+    char *error_message;      /* Err: the message, with sources joined by ": " */
+    signer_key_type key_type; /* type of public_key / signature */
     rpc_bytes public_key;
-    rpc_bytes signature;         /* Sign, SignWith, ProvePossession */
+    rpc_bytes signature; /* Sign, SignWith, ProvePossession */
     rpc_bytes encrypted_private_key;
     bool has_handle;
     uint64_t handle;
@@ -126,8 +122,8 @@ typedef struct rpc_response {
 } rpc_response;
 
 /* Decodes the answer to `call` (the frame's payload, without the length). */
-int rpc_response_decode(rpc_call call, const uint8_t *item, size_t item_len,
-                        rpc_response *resp, signer_error *err);
+int rpc_response_decode(rpc_call call, const uint8_t *item, size_t item_len, rpc_response *resp,
+                        signer_error *err);
 void rpc_response_free(rpc_response *resp);
 
 /* The private-key map {Type: bytes(32)}: the plaintext that gets sealed. */

@@ -42,8 +42,8 @@ const sealing_backend *sealing_backend_find(const char *name);
 typedef struct sealer sealer;
 
 /* Opens a session's sealer. */
-int sealer_open(const sealing_backend *backend, const rpc_credentials *credentials,
-                sealer **out, signer_error *err);
+int sealer_open(const sealing_backend *backend, const rpc_credentials *credentials, sealer **out,
+                signer_error *err);
 
 /* Seals `key` (its private-key map) and appends the sealed blob to `out`. */
 int sealer_seal_key(sealer *s, const signer_key *key, signer_buf *out, signer_error *err);

@@ -44,8 +44,7 @@ int signer_client_send_raw(signer_client *c, const void *bytes, size_t len, sign
     return net_write_all(c->fd, bytes, len, err);
 }
 
-int signer_client_receive_raw(signer_client *c, uint8_t **payload, size_t *len,
-                              signer_error *err)
+int signer_client_receive_raw(signer_client *c, uint8_t **payload, size_t *len, signer_error *err)
 {
     uint8_t header[RPC_FRAME_HEADER_BYTES];
     if (net_read_exact(c->fd, header, sizeof(header), err) != 0)
@@ -65,8 +64,7 @@ int signer_client_receive_raw(signer_client *c, uint8_t **payload, size_t *len,
     return 0;
 }
 
-int signer_client_receive(signer_client *c, rpc_call call, rpc_response *resp,
-                          signer_error *err)
+int signer_client_receive(signer_client *c, rpc_call call, rpc_response *resp, signer_error *err)
 {
     uint8_t *payload;
     size_t len;

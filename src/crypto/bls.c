@@ -60,8 +60,7 @@ static void bls_export(const signer_key *key, uint8_t out[SIGNER_SECRET_KEY_BYTE
 
 /* Hashes (aug || message) to G2 under `dst` and signs it. */
 static void bls_sign_with_dst(const signer_key *key, const uint8_t *message, size_t len,
-                              const char *dst, const uint8_t *aug, size_t aug_len,
-                              uint8_t *sig)
+                              const char *dst, const uint8_t *aug, size_t aug_len, uint8_t *sig)
 {
     blst_scalar sk;
     blst_p2 point;
@@ -92,9 +91,8 @@ int crypto_bls_prove_possession(const signer_key *key, uint8_t *sig, signer_erro
 
 /* Verifies `sig` over (aug || message) under `dst`, rejecting public keys
  * and signatures outside their prime-order groups and the identity key. */
-static int bls_check(const uint8_t *public_key, const uint8_t *message, size_t len,
-                     const char *dst, const uint8_t *aug, size_t aug_len, const uint8_t *sig,
-                     signer_error *err)
+static int bls_check(const uint8_t *public_key, const uint8_t *message, size_t len, const char *dst,
+                     const uint8_t *aug, size_t aug_len, const uint8_t *sig, signer_error *err)
 {
     blst_p1_affine pk;
     blst_p2_affine s;
@@ -103,8 +101,8 @@ static int bls_check(const uint8_t *public_key, const uint8_t *message, size_t l
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "not a valid Bls public key");
     if (blst_p2_uncompress(&s, sig) != BLST_SUCCESS || !blst_p2_affine_in_g2(&s))
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "not a valid Bls signature");
-    if (blst_core_verify_pk_in_g1(&pk, &s, true, message, len, (const byte *)dst, strlen(dst),
-                                  aug, aug_len) != BLST_SUCCESS)
+    if (blst_core_verify_pk_in_g1(&pk, &s, true, message, len, (const byte *)dst, strlen(dst), aug,
+                                  aug_len) != BLST_SUCCESS)
         return signer_error_set(err, SIGNER_ERR_CRYPTO, "Bls signature does not verify");
     return 0;
 }
@@ -113,16 +111,13 @@ static int bls_verify(const uint8_t *public_key, const uint8_t *message, size_t 
                       unsigned version, const uint8_t *sig, signer_error *err)
 {
     if (version == 1)
-        return bls_check(public_key, message, len, dst_aug, public_key, BLS_PUBLIC_BYTES, sig,
-                         err);
+        return bls_check(public_key, message, len, dst_aug, public_key, BLS_PUBLIC_BYTES, sig, err);
     return bls_check(public_key, message, len, dst_pop_sig, NULL, 0, sig, err);
 }
 
-int crypto_bls_verify_possession(const uint8_t *public_key, const uint8_t *proof,
-                                 signer_error *err)
+int crypto_bls_verify_possession(const uint8_t *public_key, const uint8_t *proof, signer_error *err)
 {
-    return bls_check(public_key, public_key, BLS_PUBLIC_BYTES, dst_pop_proof, NULL, 0, proof,
-                     err);
+    return bls_check(public_key, public_key, BLS_PUBLIC_BYTES, dst_pop_proof, NULL, 0, proof, err);
 }
 
 const crypto_scheme crypto_bls = {

@@ -21,11 +21,11 @@ typedef struct crypto_scheme {
     int (*generate)(signer_key *key, signer_error *err);
     void (*export_secret)(const signer_key *key, uint8_t out[SIGNER_SECRET_KEY_BYTES]);
     /* `version` is already known to exist (0, 1, 2 or 255). */
-    int (*sign)(signer_key *key, const uint8_t *message, size_t len, unsigned version,
-                uint8_t *sig, signer_error *err);
+    int (*sign)(signer_key *key, const uint8_t *message, size_t len, unsigned version, uint8_t *sig,
+                signer_error *err);
     /* 0 when `sig` verifies, -1 otherwise.  Sizes are already checked. */
-    int (*verify)(const uint8_t *public_key, const uint8_t *message, size_t len,
-                  unsigned version, const uint8_t *sig, signer_error *err);
+    int (*verify)(const uint8_t *public_key, const uint8_t *message, size_t len, unsigned version,
+                  const uint8_t *sig, signer_error *err);
     /* Frees key->cache; NULL for schemes that never make one. */
     void (*release)(signer_key *key);
 } crypto_scheme;

@@ -48,8 +48,7 @@ const char *signer_key_type_name(signer_key_type type)
     return s ? s->name : "?";
 }
 
-int signer_key_type_from_name(const char *name, size_t len, signer_key_type *out,
-                              signer_error *err)
+int signer_key_type_from_name(const char *name, size_t len, signer_key_type *out, signer_error *err)
 {
     for (int t = 0; t < SIGNER_KEY_TYPE_COUNT; t++) {
         if (strlen(schemes[t]->name) == len && memcmp(schemes[t]->name, name, len) == 0) {
@@ -162,8 +161,8 @@ int signer_prove_possession(const signer_key *key, uint8_t sig[SIGNER_SIGNATURE_
     return crypto_bls_prove_possession(key, sig, err);
 }
 
-int signer_verify_possession(const uint8_t *public_key, size_t public_key_len,
-                             const uint8_t *proof, size_t proof_len, signer_error *err)
+int signer_verify_possession(const uint8_t *public_key, size_t public_key_len, const uint8_t *proof,
+                             size_t proof_len, signer_error *err)
 {
     if (public_key_len != crypto_bls.public_size || proof_len != crypto_bls.signature_size)
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
@@ -173,8 +172,8 @@ int signer_verify_possession(const uint8_t *public_key, size_t public_key_len,
 }
 
 int signer_verify(signer_key_type type, const uint8_t *public_key, size_t public_key_len,
-                  const uint8_t *message, size_t message_len, unsigned version,
-                  const uint8_t *sig, size_t sig_len, signer_error *err)
+                  const uint8_t *message, size_t message_len, unsigned version, const uint8_t *sig,
+                  size_t sig_len, signer_error *err)
 {
     const crypto_scheme *s = scheme_of(type);
     if (s == NULL)
@@ -183,8 +182,8 @@ int signer_verify(signer_key_type type, const uint8_t *public_key, size_t public
         return -1;
     if (public_key_len != s->public_size)
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
-                                "%s public key must be %zu bytes, not %zu", s->name,
-                                s->public_size, public_key_len);
+                                "%s public key must be %zu bytes, not %zu", s->name, s->public_size,
+                                public_key_len);
     if (sig_len != s->signature_size)
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
                                 "%s signature must be %zu bytes, not %zu", s->name,

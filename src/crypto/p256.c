@@ -15,8 +15,8 @@
 #define P256_PUBLIC_BYTES 33
 #define P256_SCALAR_BYTES 32
 
-static EC_GROUP *group;                    /* read-only after init */
-static uint8_t order[P256_SCALAR_BYTES];   /* the group order, big-endian */
+static EC_GROUP *group;                  /* read-only after init */
+static uint8_t order[P256_SCALAR_BYTES]; /* the group order, big-endian */
 
 int crypto_p256_init(signer_error *err)
 {
@@ -37,8 +37,7 @@ static int p256_import(signer_key *key, const uint8_t secret[SIGNER_SECRET_KEY_B
     EC_POINT *pub = EC_POINT_new(group);
     BN_CTX *bn = BN_CTX_secure_new();
     int rc = -1;
-    if (d != NULL && pub != NULL && bn != NULL &&
-        BN_bin2bn(secret, P256_SCALAR_BYTES, d) != NULL) {
+    if (d != NULL && pub != NULL && bn != NULL && BN_bin2bn(secret, P256_SCALAR_BYTES, d) != NULL) {
         BN_set_flags(d, BN_FLG_CONSTTIME);
         if (EC_POINT_mul(group, pub, d, NULL, NULL, bn) == 1 &&
             EC_POINT_point2oct(group, pub, POINT_CONVERSION_COMPRESSED, key->public_key,
@@ -78,8 +77,7 @@ static EVP_PKEY *p256_evp_key(const uint8_t *public_key, const uint8_t *secret)
         goto done;
     params = OSSL_PARAM_BLD_to_param(bld);
     if (params == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &pkey, secret ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                          params) != 1)
+        EVP_PKEY_fromdata(ctx, &pkey, secret ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1)
         pkey = NULL;
 done:
     /* The scalar went into the builder's secure block (d is a secure

@@ -16,7 +16,7 @@ int crypto_be_less(const uint8_t *a, const uint8_t *b, size_t len)
     unsigned lt = 0;
     for (size_t i = len; i-- > 0;) {
         unsigned x = a[i], y = b[i];
-        unsigned less = (x - y) >> 8 & 1;    /* x < y */
+        unsigned less = (x - y) >> 8 & 1; /* x < y */
         unsigned differ = ((x ^ y) + 0xff) >> 8 & 1;
         lt = (lt & ~(0u - differ)) | (less & (0u - differ));
     }

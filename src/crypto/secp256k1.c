@@ -36,8 +36,7 @@ static int secp_import(signer_key *key, const uint8_t secret[SIGNER_SECRET_KEY_B
         return signer_error_set(err, SIGNER_ERR_INVALID_KEY,
                                 "Secp256k1 private key is zero or not below the group order");
     if (!secp256k1_ec_pubkey_create(ctx, &pk, secret) ||
-        !secp256k1_ec_pubkey_serialize(ctx, key->public_key, &len, &pk,
-                                       SECP256K1_EC_COMPRESSED))
+        !secp256k1_ec_pubkey_serialize(ctx, key->public_key, &len, &pk, SECP256K1_EC_COMPRESSED))
         return signer_error_set(err, SIGNER_ERR_CRYPTO, "secp256k1 public key derivation failed");
     memcpy(key->secret, secret, SIGNER_SECRET_KEY_BYTES);
     return 0;

@@ -17,9 +17,9 @@
 typedef struct daemon_config {
     net_address listen;
     const sealing_backend *sealing;
-    uint32_t max_frame;        /* largest request payload accepted */
-    unsigned max_connections;  /* concurrent sessions */
-    size_t max_keys;           /* keys per session */
+    uint32_t max_frame;       /* largest request payload accepted */
+    unsigned max_connections; /* concurrent sessions */
+    size_t max_keys;          /* keys per session */
     int log_level;
 } daemon_config;
 
@@ -64,13 +64,13 @@ void keychain_free(keychain *kc);
 typedef struct session {
     int fd;
     const daemon_config *cfg;
-    sealer *sealer;        /* NULL until a successful Initialize */
+    sealer *sealer; /* NULL until a successful Initialize */
     keychain keys;
-    signer_key *scratch;   /* a locked slot for keys that are not kept */
-    signer_buf in;         /* bytes read, starting at in_pos */
+    signer_key *scratch; /* a locked slot for keys that are not kept */
+    signer_buf in;       /* bytes read, starting at in_pos */
     size_t in_pos;
-    uint64_t skip;         /* payload bytes of an oversize frame to discard */
-    signer_buf out;        /* answers not yet written */
+    uint64_t skip;  /* payload bytes of an oversize frame to discard */
+    signer_buf out; /* answers not yet written */
     char peer[64];
 } session;
 

@@ -52,9 +52,7 @@ static int do_keep(session *s, const rpc_request *req, signer_error *err)
     case RPC_IMPORT_UNENCRYPTED:
         rc = signer_key_import(slot, req->key_type, req->data.data, req->data.len, err);
         break;
-    default:
-        rc = signer_key_generate(slot, req->key_type, err);
-        break;
+    default: rc = signer_key_generate(slot, req->key_type, err); break;
     }
     if (rc == 0) {
         uint64_t handle = s->keys.count; /* what keychain_commit will return */
@@ -80,12 +78,8 @@ static int do_transient(session *s, const rpc_request *req, signer_error *err)
                  : sealer_unseal_key(s->sealer, req->data.data, req->data.len, key, err);
     if (rc == 0) {
         switch (req->call) {
-        case RPC_GENERATE:
-            rc = answer_sealed(s, key, NULL, err);
-            break;
-        case RPC_PUBLIC_KEY_FROM:
-            rc = answer_public_key(s, key, err);
-            break;
+        case RPC_GENERATE: rc = answer_sealed(s, key, NULL, err); break;
+        case RPC_PUBLIC_KEY_FROM: rc = answer_public_key(s, key, err); break;
         default: /* SignWith */
             rc = signer_sign(key, req->message.data, req->message.len, req->version, sig, err);
             if (rc == 0)
@@ -105,8 +99,7 @@ static int do_with_handle(session *s, const rpc_request *req, signer_error *err)
         return -1;
     uint8_t sig[SIGNER_SIGNATURE_MAX];
     switch (req->call) {
-    case RPC_PUBLIC_KEY:
-        return answer_public_key(s, key, err);
+    case RPC_PUBLIC_KEY: return answer_public_key(s, key, err);
     case RPC_PROVE_POSSESSION:
         if (signer_prove_possession(key, sig, err) != 0)
             return -1;
@@ -115,26 +108,22 @@ static int do_with_handle(session *s, const rpc_request *req, signer_error *err)
     default: /* Sign */
         if (signer_sign(key, req->message.data, req->message.len, req->version, sig, err) != 0)
             return -1;
-        return rpc_encode_ok_typed_bytes(&s->out, key->type, sig,
-                                         signer_signature_size(key->type), err);
+        return rpc_encode_ok_typed_bytes(&s->out, key->type, sig, signer_signature_size(key->type),
+                                         err);
     }
 }
 
 static int run_call(session *s, const rpc_request *req, signer_error *err)
 {
     switch (req->call) {
-    case RPC_INITIALIZE:
-        return do_initialize(s, req, err);
+    case RPC_INITIALIZE: return do_initialize(s, req, err);
     case RPC_IMPORT:
     case RPC_IMPORT_UNENCRYPTED:
-    case RPC_GENERATE_AND_IMPORT:
-        return do_keep(s, req, err);
+    case RPC_GENERATE_AND_IMPORT: return do_keep(s, req, err);
     case RPC_GENERATE:
     case RPC_SIGN_WITH:
-    case RPC_PUBLIC_KEY_FROM:
-        return do_transient(s, req, err);
-    default:
-        return do_with_handle(s, req, err);
+    case RPC_PUBLIC_KEY_FROM: return do_transient(s, req, err);
+    default: return do_with_handle(s, req, err);
     }
 }
 

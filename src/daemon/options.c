@@ -29,8 +29,8 @@ static void usage(FILE *f)
             "  --log-level LEVEL      quiet, error, warn, info (default) or debug\n"
             "  -h, --help             this text\n"
             "  --version              print the version\n",
-            DEFAULT_LISTEN_PORT, RPC_FRAME_DEFAULT_MAX, RPC_FRAME_LIMIT,
-            DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_KEYS);
+            DEFAULT_LISTEN_PORT, RPC_FRAME_DEFAULT_MAX, RPC_FRAME_LIMIT, DEFAULT_MAX_CONNECTIONS,
+            DEFAULT_MAX_KEYS);
 }
 
 static int parse_count(const char *opt, const char *s, unsigned long long min,
@@ -72,8 +72,15 @@ static int default_listen(net_address *out)
 
 int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
 {
-    enum { OPT_LISTEN = 256, OPT_SEALING, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_MAX_KEYS,
-           OPT_LOG, OPT_VERSION };
+    enum {
+        OPT_LISTEN = 256,
+        OPT_SEALING,
+        OPT_MAX_FRAME,
+        OPT_MAX_CONN,
+        OPT_MAX_KEYS,
+        OPT_LOG,
+        OPT_VERSION
+    };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"sealing", required_argument, NULL, OPT_SEALING},

@@ -85,8 +85,7 @@ static void describe_peer(const struct sockaddr_storage *ss, char *out, size_t l
         snprintf(out, len, "vsock:%u:%u", vm->svm_cid, vm->svm_port);
         return;
     }
-    default:
-        snprintf(out, len, "unix#%lu", ++counter);
+    default: snprintf(out, len, "unix#%lu", ++counter);
     }
 }
 
@@ -109,7 +108,8 @@ static void start_session(const daemon_config *cfg, int fd, const struct sockadd
     pthread_mutex_lock(&lock);
     if (active_count >= cfg->max_connections) {
         pthread_mutex_unlock(&lock);
-        daemon_log(LOG_WARN, "%s: refused, %u sessions already open", c->peer, cfg->max_connections);
+        daemon_log(LOG_WARN, "%s: refused, %u sessions already open", c->peer,
+                   cfg->max_connections);
         close(fd);
         free(c);
         return;

@@ -1,10 +1,12 @@
 /* Address syntax shared by every binary: vsock:[CID:]PORT, tcp:HOST:PORT,
  * unix:PATH. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +29,7 @@ static int parse_number(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-static int parse_vsock(const char *rest, unsigned default_cid, net_address *out,
-                       signer_error *err)
+static int parse_vsock(const char *rest, unsigned default_cid, net_address *out, signer_error *err)
 {
     unsigned long cid = default_cid, port;
     const char *colon = strchr(rest, ':');
@@ -61,8 +62,7 @@ static int parse_tcp(const char *rest, net_address *out, signer_error *err)
     if (rest[0] == '[') {
         const char *close = strchr(rest, ']');
         if (close == NULL || close[1] != ':')
-            return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
-                                    "expected tcp:[IPV6]:PORT");
+            return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "expected tcp:[IPV6]:PORT");
         size_t n = (size_t)(close - rest - 1);
         if (n >= sizeof(host))
             return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "host name too long");
@@ -111,8 +111,7 @@ static int parse_unix(const char *path, net_address *out, signer_error *err)
     return 0;
 }
 
-int net_address_parse(const char *spec, unsigned default_cid, net_address *out,
-                      signer_error *err)
+int net_address_parse(const char *spec, unsigned default_cid, net_address *out, signer_error *err)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->text, sizeof(out->text), "%s", spec);
@@ -169,19 +168,51 @@ int net_listen(const net_address *addr, int backlog, signer_error *err)
 
 int net_connect(const net_address *addr, signer_error *err)
 {
+    return net_connect_timeout(addr, -1, err);
+}
+
+/* Waits for a non-blocking connect to finish; 0 when connected. */
+static int wait_connected(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int rc;
+    do {
+        rc = poll(&p, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        errno = ETIMEDOUT;
+    if (rc <= 0)
+        return -1;
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+        return -1;
+    errno = soerr;
+    return soerr == 0 ? 0 : -1;
+}
+
+int net_connect_timeout(const net_address *addr, int timeout_ms, signer_error *err)
+{
     int fd = socket_for(addr, err);
     if (fd < 0)
         return -1;
+    int flags = fcntl(fd, F_GETFL);
+    if (timeout_ms >= 0)
+        (void)fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int rc;
     do {
         rc = connect(fd, (const struct sockaddr *)&addr->storage, addr->len);
-    } while (rc != 0 && errno == EINTR);
+    } while (rc != 0 && errno == EINTR && timeout_ms < 0);
+    if (rc != 0 && timeout_ms >= 0 && (errno == EINPROGRESS || errno == EINTR))
+        rc = wait_connected(fd, timeout_ms);
     if (rc != 0) {
         signer_error_set(err, SIGNER_ERR_IO, "cannot connect to %s: %s", addr->text,
-                         strerror(errno));
+                         errno == ETIMEDOUT ? "timed out" : strerror(errno));
         close(fd);
         return -1;
     }
+    if (timeout_ms >= 0)
+        (void)fcntl(fd, F_SETFL, flags);
     if (addr->family == AF_INET || addr->family == AF_INET6) {
         int one = 1;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -2,22 +2,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cbor_util.h"
+#include "codec.h"
 #include "signer/memory.h"
 
 /* ---- server side ---- */
 
 static int begin_ok(signer_buf *out, size_t *mark, signer_error *err)
 {
-    return rpc_frame_begin(out, mark, err) || rpc_cw_map(out, 1, err) ||
-           rpc_cw_text(out, "Ok", err) ? -1 : 0;
+    return rpc_frame_begin(out, mark, err) || signer_cbor_write_map(out, 1, err) ||
+                   signer_cbor_write_text(out, "Ok", err)
+               ? -1
+               : 0;
 }
 
 static int typed_bytes(signer_buf *out, signer_key_type type, const uint8_t *b, size_t n,
                        signer_error *err)
 {
-    return rpc_cw_map(out, 1, err) || rpc_cw_text(out, signer_key_type_name(type), err) ||
-           rpc_cw_bytes(out, b, n, err) ? -1 : 0;
+    return signer_cbor_write_map(out, 1, err) ||
+                   signer_cbor_write_text(out, signer_key_type_name(type), err) ||
+                   signer_cbor_write_bytes(out, b, n, err)
+               ? -1
+               : 0;
 }
 
 /* On failure the half-written frame is dropped so the stream stays valid. */
@@ -37,7 +42,7 @@ int rpc_encode_ok_null(signer_buf *out, signer_error *err)
     size_t mark;
     if (begin_ok(out, &mark, err) != 0)
         return finish(out, mark, 1);
-    return finish(out, mark, rpc_cw_null(out, err));
+    return finish(out, mark, signer_cbor_write_null(out, err));
 }
 
 int rpc_encode_ok_typed_bytes(signer_buf *out, signer_key_type type, const uint8_t *bytes,
@@ -52,34 +57,37 @@ int rpc_encode_ok_imported(signer_buf *out, signer_key_type type, const uint8_t 
                            size_t public_key_len, uint64_t handle, signer_error *err)
 {
     size_t mark;
-    int failed = begin_ok(out, &mark, err) || rpc_cw_map(out, 2, err) ||
-                 rpc_cw_text(out, "public_key", err) ||
+    int failed = begin_ok(out, &mark, err) || signer_cbor_write_map(out, 2, err) ||
+                 signer_cbor_write_text(out, "public_key", err) ||
                  typed_bytes(out, type, public_key, public_key_len, err) ||
-                 rpc_cw_text(out, "handle", err) || rpc_cw_uint(out, handle, err);
+                 signer_cbor_write_text(out, "handle", err) ||
+                 signer_cbor_write_uint(out, handle, err);
     return finish(out, mark, failed);
 }
 
 int rpc_encode_ok_sealed(signer_buf *out, const uint8_t *sealed, size_t sealed_len,
-                         signer_key_type type, const uint8_t *public_key,
-                         size_t public_key_len, const uint64_t *handle, signer_error *err)
+                         signer_key_type type, const uint8_t *public_key, size_t public_key_len,
+                         const uint64_t *handle, signer_error *err)
 {
     size_t mark;
-    int failed = begin_ok(out, &mark, err) || rpc_cw_map(out, handle ? 3 : 2, err) ||
-                 rpc_cw_text(out, "encrypted_private_key", err) ||
-                 rpc_cw_bytes(out, sealed, sealed_len, err) ||
-                 rpc_cw_text(out, "public_key", err) ||
+    int failed = begin_ok(out, &mark, err) || signer_cbor_write_map(out, handle ? 3 : 2, err) ||
+                 signer_cbor_write_text(out, "encrypted_private_key", err) ||
+                 signer_cbor_write_bytes(out, sealed, sealed_len, err) ||
+                 signer_cbor_write_text(out, "public_key", err) ||
                  typed_bytes(out, type, public_key, public_key_len, err) ||
-                 (handle && (rpc_cw_text(out, "handle", err) || rpc_cw_uint(out, *handle, err)));
+                 (handle && (signer_cbor_write_text(out, "handle", err) ||
+                             signer_cbor_write_uint(out, *handle, err)));
     return finish(out, mark, failed);
 }
 
 int rpc_encode_err(signer_buf *out, const char *message, signer_error *err)
 {
     size_t mark;
-    int failed = rpc_frame_begin(out, &mark, err) || rpc_cw_map(out, 1, err) ||
-                 rpc_cw_text(out, "Err", err) || rpc_cw_map(out, 2, err) ||
-                 rpc_cw_text(out, "message", err) || rpc_cw_text(out, message, err) ||
-                 rpc_cw_text(out, "source", err) || rpc_cw_null(out, err);
+    int failed = rpc_frame_begin(out, &mark, err) || signer_cbor_write_map(out, 1, err) ||
+                 signer_cbor_write_text(out, "Err", err) || signer_cbor_write_map(out, 2, err) ||
+                 signer_cbor_write_text(out, "message", err) ||
+                 signer_cbor_write_text(out, message, err) ||
+                 signer_cbor_write_text(out, "source", err) || signer_cbor_write_null(out, err);
     return finish(out, mark, failed);
 }
 
@@ -87,36 +95,36 @@ int rpc_encode_err(signer_buf *out, const char *message, signer_error *err)
 
 typedef struct response_storage {
     cbor_item_t *root;
-    rpc_owned owned;
+    signer_cbor_owned owned;
 } response_storage;
 
-static int decode_typed_bytes(const cbor_item_t *item, rpc_owned *owned, signer_key_type *type,
-                              rpc_bytes *out, signer_error *err)
+static int decode_typed_bytes(const cbor_item_t *item, signer_cbor_owned *owned,
+                              signer_key_type *type, rpc_bytes *out, signer_error *err)
 {
     cbor_item_t *k, *v;
-    if (rpc_cbor_single_entry(item, "a typed value", &k, &v, err) != 0 ||
+    if (signer_cbor_single_entry(item, "a typed value", &k, &v, err) != 0 ||
         rpc_cbor_key_type(k, type, err) != 0)
         return -1;
-    return rpc_cbor_bytes(v, owned, out, err);
+    return signer_cbor_bytes(v, owned, out, err);
 }
 
 /* Joins an Err's message with its chain of sources. */
-static int decode_err(const cbor_item_t *e, rpc_owned *owned, char **out, signer_error *err)
+static int decode_err(const cbor_item_t *e, signer_cbor_owned *owned, char **out, signer_error *err)
 {
     signer_buf joined = SIGNER_BUF_INIT;
-    for (int depth = 0; e != NULL && !cbor_is_null(e) && depth < RPC_CBOR_MAX_DEPTH; depth++) {
+    for (int depth = 0; e != NULL && !cbor_is_null(e) && depth < SIGNER_CBOR_MAX_DEPTH; depth++) {
         const cbor_item_t *msg = NULL, *src = NULL;
         if (cbor_isa_map(e)) {
             struct cbor_pair *p = cbor_map_handle(e);
             for (size_t i = 0; i < cbor_map_size(e); i++) {
-                if (rpc_cbor_text_is(p[i].key, "message"))
+                if (signer_cbor_text_is(p[i].key, "message"))
                     msg = p[i].value;
-                else if (rpc_cbor_text_is(p[i].key, "source"))
+                else if (signer_cbor_text_is(p[i].key, "source"))
                     src = p[i].value;
             }
         }
         char *text;
-        if (msg == NULL || rpc_cbor_text_dup(msg, owned, &text, err) != 0) {
+        if (msg == NULL || signer_cbor_text_dup(msg, owned, &text, err) != 0) {
             signer_buf_free(&joined);
             return signer_error_set(err, SIGNER_ERR_PROTOCOL, "malformed Err answer");
         }
@@ -127,7 +135,7 @@ static int decode_err(const cbor_item_t *e, rpc_owned *owned, char **out, signer
         }
         e = src;
     }
-    char *s = rpc_owned_alloc(owned, joined.len + 1, err);
+    char *s = signer_cbor_owned_alloc(owned, joined.len + 1, err);
     if (s != NULL && joined.len)
         memcpy(s, joined.data, joined.len);
     signer_buf_free(&joined);
@@ -137,12 +145,11 @@ static int decode_err(const cbor_item_t *e, rpc_owned *owned, char **out, signer
     return 0;
 }
 
-static int decode_ok(rpc_call call, const cbor_item_t *v, rpc_owned *owned, rpc_response *r,
+static int decode_ok(rpc_call call, const cbor_item_t *v, signer_cbor_owned *owned, rpc_response *r,
                      signer_error *err)
 {
     switch (call) {
-    case RPC_INITIALIZE:
-        return 0;
+    case RPC_INITIALIZE: return 0;
     case RPC_SIGN:
     case RPC_SIGN_WITH:
     case RPC_PROVE_POSSESSION:
@@ -150,8 +157,7 @@ static int decode_ok(rpc_call call, const cbor_item_t *v, rpc_owned *owned, rpc_
     case RPC_PUBLIC_KEY:
     case RPC_PUBLIC_KEY_FROM:
         return decode_typed_bytes(v, owned, &r->key_type, &r->public_key, err);
-    default:
-        break;
+    default: break;
     }
     /* Import, ImportUnencrypted, Generate, GenerateAndImport: a struct. */
     if (!cbor_isa_map(v))
@@ -159,16 +165,16 @@ static int decode_ok(rpc_call call, const cbor_item_t *v, rpc_owned *owned, rpc_
     bool have_pk = false, have_sealed = false;
     struct cbor_pair *p = cbor_map_handle(v);
     for (size_t i = 0; i < cbor_map_size(v); i++) {
-        if (rpc_cbor_text_is(p[i].key, "public_key")) {
+        if (signer_cbor_text_is(p[i].key, "public_key")) {
             if (decode_typed_bytes(p[i].value, owned, &r->key_type, &r->public_key, err) != 0)
                 return -1;
             have_pk = true;
-        } else if (rpc_cbor_text_is(p[i].key, "encrypted_private_key")) {
-            if (rpc_cbor_bytes(p[i].value, owned, &r->encrypted_private_key, err) != 0)
+        } else if (signer_cbor_text_is(p[i].key, "encrypted_private_key")) {
+            if (signer_cbor_bytes(p[i].value, owned, &r->encrypted_private_key, err) != 0)
                 return -1;
             have_sealed = true;
-        } else if (rpc_cbor_text_is(p[i].key, "handle")) {
-            if (rpc_cbor_uint(p[i].value, &r->handle, err) != 0)
+        } else if (signer_cbor_text_is(p[i].key, "handle")) {
+            if (signer_cbor_uint(p[i].value, &r->handle, err) != 0)
                 return -1;
             r->has_handle = true;
         }
@@ -179,8 +185,8 @@ static int decode_ok(rpc_call call, const cbor_item_t *v, rpc_owned *owned, rpc_
     return 0;
 }
 
-int rpc_response_decode(rpc_call call, const uint8_t *item, size_t item_len,
-                        rpc_response *resp, signer_error *err)
+int rpc_response_decode(rpc_call call, const uint8_t *item, size_t item_len, rpc_response *resp,
+                        signer_error *err)
 {
     memset(resp, 0, sizeof(*resp));
     response_storage *st = calloc(1, sizeof(*st));
@@ -188,14 +194,14 @@ int rpc_response_decode(rpc_call call, const uint8_t *item, size_t item_len,
         return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory");
     resp->internal_ = st;
     cbor_item_t *k, *v;
-    if (rpc_cbor_load(item, item_len, &st->root, err) != 0 ||
-        rpc_cbor_single_entry(st->root, "an answer", &k, &v, err) != 0)
+    if (signer_cbor_load(item, item_len, &st->root, err) != 0 ||
+        signer_cbor_single_entry(st->root, "an answer", &k, &v, err) != 0)
         goto fail;
-    if (rpc_cbor_text_is(k, "Ok")) {
+    if (signer_cbor_text_is(k, "Ok")) {
         resp->ok = true;
         if (decode_ok(call, v, &st->owned, resp, err) != 0)
             goto fail;
-    } else if (rpc_cbor_text_is(k, "Err")) {
+    } else if (signer_cbor_text_is(k, "Err")) {
         if (decode_err(v, &st->owned, &resp->error_message, err) != 0)
             goto fail;
     } else {
@@ -214,10 +220,10 @@ void rpc_response_free(rpc_response *resp)
     response_storage *st = resp->internal_;
     if (st != NULL) {
         if (st->root != NULL) {
-            rpc_cbor_wipe(st->root);
+            signer_cbor_wipe(st->root);
             cbor_decref(&st->root);
         }
-        rpc_owned_release(&st->owned);
+        signer_cbor_owned_release(&st->owned);
         free(st);
     }
     memset(resp, 0, sizeof(*resp));

@@ -2,8 +2,7 @@
  * Only for tests and Signatory's mock mode; the daemon warns loudly. */
 #include "signer/sealing.h"
 
-static int passthrough_open(const rpc_credentials *credentials, void **state,
-                            signer_error *err)
+static int passthrough_open(const rpc_credentials *credentials, void **state, signer_error *err)
 {
     (void)credentials; /* any map is accepted, even an empty one */
     (void)err;

@@ -23,8 +23,8 @@ const sealing_backend *sealing_backend_find(const char *name)
     return NULL;
 }
 
-int sealer_open(const sealing_backend *backend, const rpc_credentials *credentials,
-                sealer **out, signer_error *err)
+int sealer_open(const sealing_backend *backend, const rpc_credentials *credentials, sealer **out,
+                signer_error *err)
 {
     sealer *s = calloc(1, sizeof(*s));
     if (s == NULL)

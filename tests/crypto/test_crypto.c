@@ -73,8 +73,8 @@ static void check_tezos(json_t *v)
     assert_int_equal(pk_len, signer_key_public_size(&key));
     assert_memory_equal(key.public_key, pk, pk_len);
     /* The vector's own signature verifies (latest version). */
-    if (signer_verify(type, pk, pk_len, msg, msg_len, SIGNER_VERSION_LATEST, want, sig_len,
-                      &err) != 0)
+    if (signer_verify(type, pk, pk_len, msg, msg_len, SIGNER_VERSION_LATEST, want, sig_len, &err) !=
+        0)
         fail_msg("%s vector signature: %s", name, err.message);
     assert_int_equal(signer_sign(&key, msg, msg_len, SIGNER_VERSION_LATEST, sig, &err), 0);
     assert_int_equal(sig_len, signer_signature_size(type));
@@ -248,10 +248,12 @@ static void test_generate_sign_verify(void **state)
                 continue;
             }
             assert_int_equal(signer_verify((signer_key_type)t, b.public_key, pk_len, msg,
-                                           sizeof(msg), v, sig, sig_len, &err), 0);
+                                           sizeof(msg), v, sig, sig_len, &err),
+                             0);
             /* Another key's signature does not verify. */
             assert_int_equal(signer_verify((signer_key_type)t, c.public_key, pk_len, msg,
-                                           sizeof(msg), v, sig, sig_len, &err), -1);
+                                           sizeof(msg), v, sig, sig_len, &err),
+                             -1);
         }
         signer_key_wipe(&a);
         signer_key_wipe(&b);
@@ -273,10 +275,13 @@ static void test_bls_versions_are_separate(void **state)
     assert_int_equal(signer_sign(&key, msg, 3, 2, v2, &err), 0);
     assert_memory_not_equal(v1, v2, 96);
     assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 1, v1, 96, &err), 0);
-    assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 2, v1, 96, &err), -1);
-    assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 1, v2, 96, &err), -1);
+    assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 2, v1, 96, &err),
+                     -1);
+    assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 1, v2, 96, &err),
+                     -1);
     assert_int_equal(signer_sign(&key, msg, 3, 0, v1, &err), -1);
-    assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 0, v2, 96, &err), -1);
+    assert_int_equal(signer_verify(SIGNER_KEY_BLS, key.public_key, 48, msg, 3, 0, v2, 96, &err),
+                     -1);
     signer_key_wipe(&key);
 }
 
@@ -310,12 +315,14 @@ static void test_proof_of_possession(void **state)
 static void test_secp256k1_low_s(void **state)
 {
     (void)state;
-    static const uint8_t half_order[32] = {
-        0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
-    static const uint8_t order[32] = {
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-        0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
+    static const uint8_t half_order[32] = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d,
+                                           0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
+    static const uint8_t order[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+                                      0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b,
+                                      0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
     signer_key key;
     signer_error err;
     assert_int_equal(signer_key_generate(&key, SIGNER_KEY_SECP256K1, &err), 0);
@@ -331,10 +338,10 @@ static void test_secp256k1_low_s(void **state)
             borrow = d < 0;
             high[32 + b] = (uint8_t)(d + (borrow ? 256 : 0));
         }
-        assert_int_equal(signer_verify(SIGNER_KEY_SECP256K1, key.public_key, 33, msg, 4, 2, sig,
-                                       64, &err), 0);
-        assert_int_equal(signer_verify(SIGNER_KEY_SECP256K1, key.public_key, 33, msg, 4, 2, high,
-                                       64, &err), -1);
+        assert_int_equal(
+            signer_verify(SIGNER_KEY_SECP256K1, key.public_key, 33, msg, 4, 2, sig, 64, &err), 0);
+        assert_int_equal(
+            signer_verify(SIGNER_KEY_SECP256K1, key.public_key, 33, msg, 4, 2, high, 64, &err), -1);
     }
     signer_key_wipe(&key);
 }
@@ -348,10 +355,13 @@ static void test_verify_rejects_garbage(void **state)
     for (int t = 0; t < SIGNER_KEY_TYPE_COUNT; t++) {
         size_t pk = signer_public_key_size((signer_key_type)t);
         size_t sig = signer_signature_size((signer_key_type)t);
-        assert_int_equal(signer_verify((signer_key_type)t, junk, pk, msg, 1, 2, junk, sig, &err), -1);
-        assert_int_equal(signer_verify((signer_key_type)t, junk, pk - 1, msg, 1, 2, junk, sig, &err), -1);
+        assert_int_equal(signer_verify((signer_key_type)t, junk, pk, msg, 1, 2, junk, sig, &err),
+                         -1);
+        assert_int_equal(
+            signer_verify((signer_key_type)t, junk, pk - 1, msg, 1, 2, junk, sig, &err), -1);
         assert_int_equal(err.code, SIGNER_ERR_INVALID_ARGUMENT);
-        assert_int_equal(signer_verify((signer_key_type)t, junk, pk, msg, 1, 2, junk, sig + 1, &err), -1);
+        assert_int_equal(
+            signer_verify((signer_key_type)t, junk, pk, msg, 1, 2, junk, sig + 1, &err), -1);
         assert_int_equal(err.code, SIGNER_ERR_INVALID_ARGUMENT);
     }
 }

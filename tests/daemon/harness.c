@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "signer/rpc.h"
@@ -20,73 +18,38 @@ int test_daemon_start(test_daemon *d, const char *const *extra)
     char listen[128];
     snprintf(d->address, sizeof(d->address), "unix:%s/s.sock", d->dir);
     snprintf(listen, sizeof(listen), "%s", d->address);
-    const char *argv[32] = {SIGNER_DAEMON_PATH, "--listen", listen, "--sealing", "passthrough",
-                            "--log-level", getenv("SIGNER_TEST_LOG") ? "debug" : "warn"};
+    const char *argv[32] = {SIGNER_DAEMON_PATH,
+                            "--listen",
+                            listen,
+                            "--sealing",
+                            "passthrough",
+                            "--log-level",
+                            getenv("SIGNER_TEST_LOG") ? "debug" : "warn"};
     int n = 7;
     for (int i = 0; extra && extra[i] && n < 31; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    d->pid = fork();
-    if (d->pid < 0)
-        return -1;
-    if (d->pid == 0) {
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        signer_client *c;
-        if (signer_client_connect(d->address, &c, NULL) == 0) {
-            signer_client_close(c);
-            return 0;
-        }
-        if (!test_daemon_alive(d))
-            return -1;
-        usleep(10000);
-    }
-    return -1;
+    return test_process_start(&d->process, argv, d->address, 5000);
 }
 
 int test_daemon_alive(const test_daemon *d)
 {
-    int status;
-    return waitpid(d->pid, &status, WNOHANG) == 0;
+    return test_process_alive(&d->process);
 }
 
 int test_daemon_stop(test_daemon *d)
 {
-    int status = 0;
-    kill(d->pid, SIGTERM);
-    for (int i = 0; i < 1000; i++) {
-        pid_t r = waitpid(d->pid, &status, WNOHANG);
-        if (r == d->pid)
-            break;
-        if (i == 999) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, &status, 0);
-            return -1;
-        }
-        usleep(10000);
-    }
+    int status = test_process_stop(&d->process, SIGTERM);
     char path[128];
     snprintf(path, sizeof(path), "%s/s.sock", d->dir);
     d->socket_left = unlink(path) == 0;
     rmdir(d->dir);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return status;
 }
 
 long test_daemon_rss_kib(const test_daemon *d)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
+    return test_process_rss_kib(&d->process);
 }
 
 signer_client *test_connect(const test_daemon *d, int initialize)

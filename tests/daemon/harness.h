@@ -6,10 +6,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "process.h"
 #include "signer/client.h"
 
 typedef struct test_daemon {
-    pid_t pid;
+    test_process process;
     char dir[64];
     char address[128]; /* unix:... */
     int socket_left;   /* set by test_daemon_stop: the daemon left its socket */

@@ -44,9 +44,18 @@ static cb *head(cb *c, unsigned major, uint64_t v)
     }
     return c;
 }
-static cb *map(cb *c, uint64_t n) { return head(c, 5, n); }
-static cb *arr(cb *c, uint64_t n) { return head(c, 4, n); }
-static cb *uint_(cb *c, uint64_t v) { return head(c, 0, v); }
+static cb *map(cb *c, uint64_t n)
+{
+    return head(c, 5, n);
+}
+static cb *arr(cb *c, uint64_t n)
+{
+    return head(c, 4, n);
+}
+static cb *uint_(cb *c, uint64_t v)
+{
+    return head(c, 0, v);
+}
 static cb *text(cb *c, const char *s)
 {
     head(c, 3, strlen(s));

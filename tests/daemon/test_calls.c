@@ -76,8 +76,10 @@ static void test_initialize_with_credentials(void **state)
     (void)state;
     signer_client *c = test_connect(&daemon_, 0);
     rpc_request init = {.call = RPC_INITIALIZE,
-                        .credentials = {.access_key_id = "AKID", .secret_access_key = "s",
-                                        .encryption_key_id = "alias/x", .region = ""}};
+                        .credentials = {.access_key_id = "AKID",
+                                        .secret_access_key = "s",
+                                        .encryption_key_id = "alias/x",
+                                        .region = ""}};
     rpc_response resp;
     call_ok(c, &init, &resp);
     rpc_response_free(&resp);
@@ -92,8 +94,11 @@ static void check_sign_verifies(signer_client *c, signer_key_type type, uint64_t
     for (size_t v = 0; v < 5; v++) {
         bool has = v < 4;
         unsigned version = has ? versions[v] : SIGNER_VERSION_LATEST;
-        rpc_request sign = {.call = RPC_SIGN, .handle = handle, .message = {msg, sizeof(msg)},
-                            .version = version, .has_version = has};
+        rpc_request sign = {.call = RPC_SIGN,
+                            .handle = handle,
+                            .message = {msg, sizeof(msg)},
+                            .version = version,
+                            .has_version = has};
         if (type == SIGNER_KEY_BLS && has && version == 0) {
             assert_non_null(strstr(call_err(c, &sign), "version 0"));
             continue;
@@ -177,8 +182,8 @@ static void test_generate_import_elsewhere(void **state)
         rpc_response_free(&im);
 
         static const uint8_t msg[] = "sign with";
-        rpc_request sw = {.call = RPC_SIGN_WITH, .data = g.encrypted_private_key,
-                          .message = {msg, sizeof(msg)}};
+        rpc_request sw = {
+            .call = RPC_SIGN_WITH, .data = g.encrypted_private_key, .message = {msg, sizeof(msg)}};
         rpc_response s;
         call_ok(b, &sw, &s);
         assert_int_equal(signer_verify(t, g.public_key.data, g.public_key.len, msg, sizeof(msg),
@@ -230,8 +235,8 @@ static void test_import_unencrypted_vectors(void **state)
         else
             assert_memory_equal(s.signature.data, sig, sl);
         /* The sealed key from ImportUnencrypted signs the same way. */
-        rpc_request sw = {.call = RPC_SIGN_WITH, .data = im.encrypted_private_key,
-                          .message = {msg, ml}};
+        rpc_request sw = {
+            .call = RPC_SIGN_WITH, .data = im.encrypted_private_key, .message = {msg, ml}};
         rpc_response w;
         call_ok(c, &sw, &w);
         if (t != SIGNER_KEY_NISTP256)
@@ -283,7 +288,8 @@ static void test_pipelined_in_order(void **state)
     enum { N = 300 };
     for (unsigned i = 0; i < N; i++) {
         uint8_t m[4] = {(uint8_t)i, (uint8_t)(i >> 8), 7, 7};
-        rpc_request s = {.call = i % 3 == 2 ? RPC_PUBLIC_KEY : RPC_SIGN, .handle = g.handle,
+        rpc_request s = {.call = i % 3 == 2 ? RPC_PUBLIC_KEY : RPC_SIGN,
+                         .handle = g.handle,
                          .message = {m, sizeof(m)}};
         assert_int_equal(signer_client_send(c, &s, NULL), 0);
     }

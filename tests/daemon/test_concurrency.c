@@ -47,9 +47,9 @@ static void *run_worker(void *arg)
             w->failures++;
             break;
         }
-        if (r.ok && signer_verify(w->type, g.public_key.data, g.public_key.len, msg, sizeof(msg),
-                                  SIGNER_VERSION_LATEST, r.signature.data, r.signature.len,
-                                  NULL) == 0)
+        if (r.ok &&
+            signer_verify(w->type, g.public_key.data, g.public_key.len, msg, sizeof(msg),
+                          SIGNER_VERSION_LATEST, r.signature.data, r.signature.len, NULL) == 0)
             w->verified++;
         else
             w->failures++;

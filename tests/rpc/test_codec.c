@@ -25,8 +25,11 @@ static void test_request_roundtrips(void **state)
     (void)state;
     static const uint8_t blob[] = {1, 2, 3, 4, 5};
     rpc_request in[] = {
-        {.call = RPC_INITIALIZE, .credentials = {.access_key_id = "A", .secret_access_key = "S",
-                                                 .encryption_key_id = "K", .region = "eu"}},
+        {.call = RPC_INITIALIZE,
+         .credentials = {.access_key_id = "A",
+                         .secret_access_key = "S",
+                         .encryption_key_id = "K",
+                         .region = "eu"}},
         {.call = RPC_IMPORT, .data = {blob, sizeof(blob)}},
         {.call = RPC_IMPORT_UNENCRYPTED, .key_type = SIGNER_KEY_BLS, .data = {blob, 3}},
         {.call = RPC_GENERATE, .key_type = SIGNER_KEY_NISTP256},
@@ -64,11 +67,12 @@ static void test_sign_request_bytes(void **state)
 {
     (void)state;
     static const uint8_t msg[] = {0xab};
-    rpc_request req = {.call = RPC_SIGN, .handle = 1, .message = {msg, 1}, .version = 2,
-                       .has_version = true};
-    static const uint8_t want[] = {0xa1, 0x64, 'S', 'i', 'g', 'n', 0xa3, 0x66, 'h', 'a', 'n',
-                                   'd', 'l', 'e', 0x01, 0x67, 'm', 'e', 's', 's', 'a', 'g', 'e',
-                                   0x41, 0xab, 0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02};
+    rpc_request req = {
+        .call = RPC_SIGN, .handle = 1, .message = {msg, 1}, .version = 2, .has_version = true};
+    static const uint8_t want[] = {0xa1, 0x64, 'S', 'i', 'g', 'n',  0xa3, 0x66, 'h',
+                                   'a',  'n',  'd', 'l', 'e', 0x01, 0x67, 'm',  'e',
+                                   's',  's',  'a', 'g', 'e', 0x41, 0xab, 0x67, 'v',
+                                   'e',  'r',  's', 'i', 'o', 'n',  0x02};
     signer_buf buf = SIGNER_BUF_INIT;
     assert_int_equal(rpc_request_encode(&req, &buf, NULL), 0);
     assert_int_equal(buf.len, 4 + sizeof(want));
@@ -119,10 +123,10 @@ static void test_err_with_sources(void **state)
     rpc_response_free(&resp);
     signer_buf_free(&buf);
     /* {"Err": {"message": "a", "source": {"message": "b", "source": null}}} */
-    static const uint8_t chained[] = {0xa1, 0x63, 'E', 'r', 'r', 0xa2, 0x67, 'm', 'e', 's', 's',
-                                      'a', 'g', 'e', 0x61, 'a', 0x66, 's', 'o', 'u', 'r', 'c',
-                                      'e', 0xa2, 0x67, 'm', 'e', 's', 's', 'a', 'g', 'e', 0x61,
-                                      'b', 0x66, 's', 'o', 'u', 'r', 'c', 'e', 0xf6};
+    static const uint8_t chained[] = {0xa1, 0x63, 'E',  'r',  'r', 0xa2, 0x67, 'm', 'e', 's', 's',
+                                      'a',  'g',  'e',  0x61, 'a', 0x66, 's',  'o', 'u', 'r', 'c',
+                                      'e',  0xa2, 0x67, 'm',  'e', 's',  's',  'a', 'g', 'e', 0x61,
+                                      'b',  0x66, 's',  'o',  'u', 'r',  'c',  'e', 0xf6};
     assert_int_equal(rpc_response_decode(RPC_SIGN, chained, sizeof(chained), &resp, NULL), 0);
     assert_string_equal(resp.error_message, "a: b");
     rpc_response_free(&resp);
@@ -135,13 +139,11 @@ static void test_ok_answers_decode(void **state)
     static const uint8_t sealed[5] = {9, 9, 9, 9, 9};
     uint64_t handle = 12;
     signer_buf buf = SIGNER_BUF_INIT;
-    assert_int_equal(rpc_encode_ok_sealed(&buf, sealed, 5, SIGNER_KEY_SECP256K1, pk, 33, &handle,
-                                          NULL),
-                     0);
+    assert_int_equal(
+        rpc_encode_ok_sealed(&buf, sealed, 5, SIGNER_KEY_SECP256K1, pk, 33, &handle, NULL), 0);
     rpc_response r;
-    assert_int_equal(rpc_response_decode(RPC_GENERATE_AND_IMPORT, buf.data + 4, buf.len - 4, &r,
-                                         NULL),
-                     0);
+    assert_int_equal(
+        rpc_response_decode(RPC_GENERATE_AND_IMPORT, buf.data + 4, buf.len - 4, &r, NULL), 0);
     assert_true(r.ok && r.has_handle);
     assert_int_equal(r.handle, 12);
     assert_int_equal(r.encrypted_private_key.len, 5);
@@ -149,15 +151,13 @@ static void test_ok_answers_decode(void **state)
     rpc_response_free(&r);
     /* Generate has no handle; a GenerateAndImport answer without one is bad. */
     signer_buf_clear(&buf);
-    assert_int_equal(rpc_encode_ok_sealed(&buf, sealed, 5, SIGNER_KEY_SECP256K1, pk, 33, NULL,
-                                          NULL),
-                     0);
+    assert_int_equal(
+        rpc_encode_ok_sealed(&buf, sealed, 5, SIGNER_KEY_SECP256K1, pk, 33, NULL, NULL), 0);
     assert_int_equal(rpc_response_decode(RPC_GENERATE, buf.data + 4, buf.len - 4, &r, NULL), 0);
     assert_false(r.has_handle);
     rpc_response_free(&r);
-    assert_int_equal(rpc_response_decode(RPC_GENERATE_AND_IMPORT, buf.data + 4, buf.len - 4,
-                                         &r, NULL),
-                     -1);
+    assert_int_equal(
+        rpc_response_decode(RPC_GENERATE_AND_IMPORT, buf.data + 4, buf.len - 4, &r, NULL), -1);
     signer_buf_free(&buf);
 }
 
@@ -172,7 +172,10 @@ static void test_private_key_map(void **state)
     /* {"Bls": bytes(32)} */
     assert_int_equal(buf.len, 1 + 4 + 2 + 32);
     assert_int_equal(buf.data[0], 0xa1);
-    assert_memory_equal(buf.data + 1, "\x63" "Bls", 4);
+    assert_memory_equal(buf.data + 1,
+                        "\x63"
+                        "Bls",
+                        4);
     assert_int_equal(rpc_private_key_decode(buf.data, buf.len, &back, NULL), 0);
     assert_int_equal(back.type, SIGNER_KEY_BLS);
     assert_memory_equal(back.public_key, key.public_key, 48);

@@ -1,13 +1,13 @@
 /* Bounded CBOR decoding: a streaming pre-pass, then libcbor's tree. */
 #include <string.h>
 
-#include "cbor_util.h"
+#include "signer_cbor.h"
 
 /* State of the pre-pass.  `open[i]` is how many items container i still
  * expects (SIZE_MAX for indefinite containers, which end with a break). */
 typedef struct walk {
-    size_t left;                      /* input bytes after the current header */
-    size_t open[RPC_CBOR_MAX_DEPTH];
+    size_t left; /* input bytes after the current header */
+    size_t open[SIGNER_CBOR_MAX_DEPTH];
     int depth;
     bool in_indef_string;
     bool top_done;
@@ -40,7 +40,7 @@ static void walk_item_done(walk *w)
 
 static void walk_push(walk *w, size_t items)
 {
-    if (w->depth >= RPC_CBOR_MAX_DEPTH) {
+    if (w->depth >= SIGNER_CBOR_MAX_DEPTH) {
         walk_fail(w, "nested too deeply");
         return;
     }
@@ -59,14 +59,46 @@ static void on_scalar(void *ctx)
     else
         walk_item_done(w);
 }
-static void on_u8(void *ctx, uint8_t v) { (void)v; on_scalar(ctx); }
-static void on_u16(void *ctx, uint16_t v) { (void)v; on_scalar(ctx); }
-static void on_u32(void *ctx, uint32_t v) { (void)v; on_scalar(ctx); }
-static void on_u64(void *ctx, uint64_t v) { (void)v; on_scalar(ctx); }
-static void on_f4(void *ctx, float v) { (void)v; on_scalar(ctx); }
-static void on_f8(void *ctx, double v) { (void)v; on_scalar(ctx); }
-static void on_bool(void *ctx, bool v) { (void)v; on_scalar(ctx); }
-static void on_tag(void *ctx, uint64_t v) { (void)ctx; (void)v; /* prefixes the next item */ }
+static void on_u8(void *ctx, uint8_t v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_u16(void *ctx, uint16_t v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_u32(void *ctx, uint32_t v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_u64(void *ctx, uint64_t v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_f4(void *ctx, float v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_f8(void *ctx, double v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_bool(void *ctx, bool v)
+{
+    (void)v;
+    on_scalar(ctx);
+}
+static void on_tag(void *ctx, uint64_t v)
+{
+    (void)ctx;
+    (void)v; /* prefixes the next item */
+}
 
 static void on_string(void *ctx, cbor_data data, size_t len)
 {
@@ -129,14 +161,29 @@ static void on_break(void *ctx)
 }
 
 static const struct cbor_callbacks walk_callbacks = {
-    .uint8 = on_u8, .uint16 = on_u16, .uint32 = on_u32, .uint64 = on_u64,
-    .negint8 = on_u8, .negint16 = on_u16, .negint32 = on_u32, .negint64 = on_u64,
-    .byte_string_start = on_string_start, .byte_string = on_string,
-    .string_start = on_string_start, .string = on_string,
-    .indef_array_start = on_indef_start, .array_start = on_array_start,
-    .indef_map_start = on_indef_start, .map_start = on_map_start,
-    .tag = on_tag, .float2 = on_f4, .float4 = on_f4, .float8 = on_f8,
-    .undefined = on_scalar, .null = on_scalar, .boolean = on_bool,
+    .uint8 = on_u8,
+    .uint16 = on_u16,
+    .uint32 = on_u32,
+    .uint64 = on_u64,
+    .negint8 = on_u8,
+    .negint16 = on_u16,
+    .negint32 = on_u32,
+    .negint64 = on_u64,
+    .byte_string_start = on_string_start,
+    .byte_string = on_string,
+    .string_start = on_string_start,
+    .string = on_string,
+    .indef_array_start = on_indef_start,
+    .array_start = on_array_start,
+    .indef_map_start = on_indef_start,
+    .map_start = on_map_start,
+    .tag = on_tag,
+    .float2 = on_f4,
+    .float4 = on_f4,
+    .float8 = on_f8,
+    .undefined = on_scalar,
+    .null = on_scalar,
+    .boolean = on_bool,
     .indef_break = on_break,
 };
 
@@ -166,7 +213,7 @@ static int precheck(const uint8_t *data, size_t len, signer_error *err)
     return 0;
 }
 
-int rpc_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_error *err)
+int signer_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_error *err)
 {
     *out = NULL;
     if (len == 0)

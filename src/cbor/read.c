@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cbor_util.h"
+#include "signer_cbor.h"
 #include "signer/memory.h"
 
-void *rpc_owned_alloc(rpc_owned *owned, size_t len, signer_error *err)
+void *signer_cbor_owned_alloc(signer_cbor_owned *owned, size_t len, signer_error *err)
 {
     if (owned->count >= (int)(sizeof(owned->ptrs) / sizeof(owned->ptrs[0]))) {
         signer_error_set(err, SIGNER_ERR_PROTOCOL, "too many fields");
@@ -22,7 +22,7 @@ void *rpc_owned_alloc(rpc_owned *owned, size_t len, signer_error *err)
     return p;
 }
 
-void rpc_owned_release(rpc_owned *owned)
+void signer_cbor_owned_release(signer_cbor_owned *owned)
 {
     for (int i = 0; i < owned->count; i++) {
         signer_wipe(owned->ptrs[i], owned->lens[i]);
@@ -31,7 +31,7 @@ void rpc_owned_release(rpc_owned *owned)
     owned->count = 0;
 }
 
-void rpc_cbor_wipe(cbor_item_t *item)
+void signer_cbor_wipe(cbor_item_t *item)
 {
     switch (cbor_typeof(item)) {
     case CBOR_TYPE_UINT:
@@ -47,8 +47,8 @@ void rpc_cbor_wipe(cbor_item_t *item)
     case CBOR_TYPE_STRING:
         if (cbor_isa_bytestring(item) ? cbor_bytestring_is_definite(item)
                                       : cbor_string_is_definite(item)) {
-            unsigned char *h = cbor_isa_bytestring(item) ? cbor_bytestring_handle(item)
-                                                         : cbor_string_handle(item);
+            unsigned char *h =
+                cbor_isa_bytestring(item) ? cbor_bytestring_handle(item) : cbor_string_handle(item);
             signer_wipe(h, cbor_isa_bytestring(item) ? cbor_bytestring_length(item)
                                                      : cbor_string_length(item));
         } else {
@@ -57,38 +57,35 @@ void rpc_cbor_wipe(cbor_item_t *item)
             cbor_item_t **chunks = cbor_isa_bytestring(item) ? cbor_bytestring_chunks_handle(item)
                                                              : cbor_string_chunks_handle(item);
             for (size_t i = 0; i < n; i++)
-                rpc_cbor_wipe(chunks[i]);
+                signer_cbor_wipe(chunks[i]);
         }
         break;
     case CBOR_TYPE_ARRAY: {
         cbor_item_t **items = cbor_array_handle(item);
         for (size_t i = 0; i < cbor_array_size(item); i++)
-            rpc_cbor_wipe(items[i]);
+            signer_cbor_wipe(items[i]);
         break;
     }
     case CBOR_TYPE_MAP: {
         struct cbor_pair *pairs = cbor_map_handle(item);
         for (size_t i = 0; i < cbor_map_size(item); i++) {
-            rpc_cbor_wipe(pairs[i].key);
-            rpc_cbor_wipe(pairs[i].value);
+            signer_cbor_wipe(pairs[i].key);
+            signer_cbor_wipe(pairs[i].value);
         }
         break;
     }
     case CBOR_TYPE_TAG: {
         cbor_item_t *inner = cbor_tag_item(item); /* takes a reference */
-        rpc_cbor_wipe(inner);
+        signer_cbor_wipe(inner);
         cbor_decref(&inner);
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 
-/* Collects a (possibly chunked) string's bytes.  A definite string is used
- * in place; chunks are joined into an owned copy. */
-static int string_bytes(const cbor_item_t *item, rpc_owned *owned, rpc_bytes *out,
-                        signer_error *err)
+int signer_cbor_string(const cbor_item_t *item, signer_cbor_owned *owned, signer_bytes *out,
+                       signer_error *err)
 {
     bool bytes = cbor_isa_bytestring(item);
     bool definite = bytes ? cbor_bytestring_is_definite(item) : cbor_string_is_definite(item);
@@ -98,18 +95,19 @@ static int string_bytes(const cbor_item_t *item, rpc_owned *owned, rpc_bytes *ou
         return 0;
     }
     size_t n = bytes ? cbor_bytestring_chunk_count(item) : cbor_string_chunk_count(item);
-    cbor_item_t **chunks = bytes ? cbor_bytestring_chunks_handle(item)
-                                 : cbor_string_chunks_handle(item);
+    cbor_item_t **chunks =
+        bytes ? cbor_bytestring_chunks_handle(item) : cbor_string_chunks_handle(item);
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += bytes ? cbor_bytestring_length(chunks[i]) : cbor_string_length(chunks[i]);
-    uint8_t *copy = rpc_owned_alloc(owned, total, err);
+    uint8_t *copy = signer_cbor_owned_alloc(owned, total, err);
     if (copy == NULL)
         return -1;
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         size_t l = bytes ? cbor_bytestring_length(chunks[i]) : cbor_string_length(chunks[i]);
-        memcpy(copy + at, bytes ? cbor_bytestring_handle(chunks[i]) : cbor_string_handle(chunks[i]), l);
+        memcpy(copy + at, bytes ? cbor_bytestring_handle(chunks[i]) : cbor_string_handle(chunks[i]),
+               l);
         at += l;
     }
     out->data = copy;
@@ -117,7 +115,7 @@ static int string_bytes(const cbor_item_t *item, rpc_owned *owned, rpc_bytes *ou
     return 0;
 }
 
-bool rpc_cbor_text_is(const cbor_item_t *item, const char *s)
+bool signer_cbor_text_is(const cbor_item_t *item, const char *s)
 {
     if (!cbor_isa_string(item))
         return false;
@@ -135,20 +133,21 @@ bool rpc_cbor_text_is(const cbor_item_t *item, const char *s)
     return at == n;
 }
 
-int rpc_cbor_text_dup(const cbor_item_t *item, rpc_owned *owned, char **out, signer_error *err)
+int signer_cbor_text_dup(const cbor_item_t *item, signer_cbor_owned *owned, char **out,
+                         signer_error *err)
 {
-    rpc_bytes b;
-    rpc_owned scratch = {0};
+    signer_bytes b;
+    signer_cbor_owned scratch = {0};
     if (!cbor_isa_string(item))
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "expected a text string");
-    if (string_bytes(item, &scratch, &b, err) != 0)
+    if (signer_cbor_string(item, &scratch, &b, err) != 0)
         return -1;
-    char *s = rpc_owned_alloc(owned, b.len + 1, err);
+    char *s = signer_cbor_owned_alloc(owned, b.len + 1, err);
     if (s != NULL) {
         memcpy(s, b.data, b.len);
         s[b.len] = '\0';
     }
-    rpc_owned_release(&scratch);
+    signer_cbor_owned_release(&scratch);
     if (s == NULL)
         return -1;
     if (strlen(s) != b.len)
@@ -157,10 +156,11 @@ int rpc_cbor_text_dup(const cbor_item_t *item, rpc_owned *owned, char **out, sig
     return 0;
 }
 
-int rpc_cbor_bytes(const cbor_item_t *item, rpc_owned *owned, rpc_bytes *out, signer_error *err)
+int signer_cbor_bytes(const cbor_item_t *item, signer_cbor_owned *owned, signer_bytes *out,
+                      signer_error *err)
 {
     if (cbor_isa_bytestring(item))
-        return string_bytes(item, owned, out, err);
+        return signer_cbor_string(item, owned, out, err);
     if (cbor_is_null(item)) {
         out->data = (const uint8_t *)"";
         out->len = 0;
@@ -170,7 +170,7 @@ int rpc_cbor_bytes(const cbor_item_t *item, rpc_owned *owned, rpc_bytes *out, si
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
                                 "expected bytes (a byte string or an array of integers)");
     size_t n = cbor_array_size(item);
-    uint8_t *copy = rpc_owned_alloc(owned, n, err);
+    uint8_t *copy = signer_cbor_owned_alloc(owned, n, err);
     if (copy == NULL)
         return -1;
     cbor_item_t **items = cbor_array_handle(item);
@@ -186,7 +186,7 @@ int rpc_cbor_bytes(const cbor_item_t *item, rpc_owned *owned, rpc_bytes *out, si
     return 0;
 }
 
-int rpc_cbor_uint(const cbor_item_t *item, uint64_t *out, signer_error *err)
+int signer_cbor_uint(const cbor_item_t *item, uint64_t *out, signer_error *err)
 {
     if (!cbor_isa_uint(item))
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "expected an unsigned integer");
@@ -194,28 +194,8 @@ int rpc_cbor_uint(const cbor_item_t *item, uint64_t *out, signer_error *err)
     return 0;
 }
 
-int rpc_cbor_key_type(const cbor_item_t *item, signer_key_type *out, signer_error *err)
-{
-    char name[32];
-    rpc_bytes b;
-    rpc_owned scratch = {0};
-    if (!cbor_isa_string(item))
-        return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
-                                "expected a key type name (text)");
-    if (string_bytes(item, &scratch, &b, err) != 0)
-        return -1;
-    size_t n = b.len < sizeof(name) - 1 ? b.len : sizeof(name) - 1;
-    memcpy(name, b.data, n);
-    name[n] = '\0';
-    size_t full = b.len;
-    rpc_owned_release(&scratch);
-    if (full != n)
-        return signer_error_set(err, SIGNER_ERR_UNSUPPORTED, "unknown key type");
-    return signer_key_type_from_name(name, n, out, err);
-}
-
-int rpc_cbor_single_entry(const cbor_item_t *map, const char *what, cbor_item_t **key,
-                          cbor_item_t **value, signer_error *err)
+int signer_cbor_single_entry(const cbor_item_t *map, const char *what, cbor_item_t **key,
+                             cbor_item_t **value, signer_error *err)
 {
     if (!cbor_isa_map(map) || cbor_map_size(map) != 1)
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
