@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang
   libssl-dev libsecp256k1-dev libsodium-dev libcbor-dev
-  libjansson-dev libcmocka-dev
+  libjansson-dev libcmocka-dev libcurl4-openssl-dev openssl curl
   nodejs npm
 )
 

@@ -5,9 +5,11 @@
  * sealer from the credentials of its Initialize call.
  *
  * Backends:
+ *   "kms"          AWS KMS: Encrypt to seal; Decrypt with a Recipient
+ *                  attestation document from the NSM to unseal, so only
+ *                  measured code can read the key.  The default.
  *   "passthrough"  the sealed key IS the plaintext map.  For tests and
- *                  Signatory's mock mode only; never the default.
- *   "kms"          AWS KMS (added with the KMS issue). */
+ *                  Signatory's mock mode only. */
 #ifndef SIGNER_SEALING_H
 #define SIGNER_SEALING_H
 
@@ -17,14 +19,26 @@
 #include "signer/buf.h"
 #include "signer/crypto.h"
 #include "signer/error.h"
+#include "signer/kms.h"
+#include "signer/nsm.h"
 #include "signer/rpc.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* What the process gives its backend at start-up. */
+typedef struct sealing_settings {
+    kms_settings kms;           /* how to reach KMS */
+    const char *default_region; /* when Initialize's region is empty */
+    nsm *nsm;                   /* attestation documents (kms backend) */
+} sealing_settings;
+
 typedef struct sealing_backend {
     const char *name;
+    /* Once per process, before any session (NULL: nothing to do).  The
+     * settings must outlive every session. */
+    int (*start)(const sealing_settings *settings, signer_error *err);
     /* Makes a backend state for one session from Initialize's credentials. */
     int (*open)(const rpc_credentials *credentials, void **state, signer_error *err);
     /* Appends the sealed form of `plaintext` to `out`. */
@@ -38,6 +52,10 @@ typedef struct sealing_backend {
 
 /* The backend called `name`, or NULL. */
 const sealing_backend *sealing_backend_find(const char *name);
+
+/* Runs the backend's start hook. */
+int sealing_backend_start(const sealing_backend *backend, const sealing_settings *settings,
+                          signer_error *err);
 
 typedef struct sealer sealer;
 

@@ -17,6 +17,10 @@
 typedef struct daemon_config {
     net_address listen;
     const sealing_backend *sealing;
+    sealing_settings settings; /* for the kms backend; settings.nsm set by main */
+    const char *nsm_spec;      /* /dev/nsm or sim:CONFIG */
+    char kms_proxy[64];        /* vsock:$PROXY_CID:$PROXY_PORT unless --kms-proxy */
+    bool print_measurements;   /* --print-measurements: print PCRs and exit */
     uint32_t max_frame;       /* largest request payload accepted */
     unsigned max_connections; /* concurrent sessions */
     size_t max_keys;          /* keys per session */

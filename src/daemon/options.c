@@ -23,6 +23,16 @@ static void usage(FILE *f)
             "                         (default vsock:$LISTEN_PORT, LISTEN_PORT defaults to %d)\n"
             "  --sealing NAME         sealing backend: kms (default) or passthrough\n"
             "                         (passthrough: sealed keys are NOT encrypted; tests only)\n"
+            "  --nsm SPEC             the NSM: a device path (default /dev/nsm) or sim:CONFIG,\n"
+            "                         the software NSM for development (docs/nsm-sim.md)\n"
+            "  --kms-endpoint URL     KMS endpoint (default $ENDPOINT, else\n"
+            "                         https://kms.REGION.amazonaws.com)\n"
+            "  --kms-proxy ADDR       stream proxy to KMS (default vsock:$PROXY_CID:$PROXY_PORT,\n"
+            "                         i.e. vsock:3:8000); \"none\" connects directly\n"
+            "  --kms-region REGION    region when Initialize gives none (default $AWS_REGION)\n"
+            "  --ca-file PEM          CAs trusted for KMS's TLS (default: the system's)\n"
+            "  --kms-timeout MS       per KMS request attempt (default 10000)\n"
+            "  --print-measurements   print the NSM's module id and PCR0..2, then exit\n"
             "  --max-frame BYTES      largest request accepted (default %u, at most %u)\n"
             "  --max-connections N    concurrent sessions (default %d)\n"
             "  --max-keys N           keys one session may hold (default %d)\n"
@@ -70,6 +80,18 @@ static int default_listen(net_address *out)
     return 0;
 }
 
+/* Production defaults come from the Rust signer's environment variables. */
+static void default_kms(daemon_config *cfg)
+{
+    const char *cid = getenv("PROXY_CID"), *port = getenv("PROXY_PORT");
+    snprintf(cfg->kms_proxy, sizeof(cfg->kms_proxy), "vsock:%s:%s", cid && *cid ? cid : "3",
+             port && *port ? port : "8000");
+    cfg->settings.kms.proxy = cfg->kms_proxy;
+    cfg->settings.kms.endpoint = getenv("ENDPOINT");
+    cfg->settings.default_region = getenv("AWS_REGION");
+    cfg->nsm_spec = NSM_DEFAULT_DEVICE;
+}
+
 int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
 {
     enum {
@@ -79,7 +101,14 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
         OPT_MAX_CONN,
         OPT_MAX_KEYS,
         OPT_LOG,
-        OPT_VERSION
+        OPT_VERSION,
+        OPT_NSM,
+        OPT_KMS_ENDPOINT,
+        OPT_KMS_PROXY,
+        OPT_KMS_REGION,
+        OPT_CA_FILE,
+        OPT_KMS_TIMEOUT,
+        OPT_MEASUREMENTS,
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
@@ -88,6 +117,13 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"max-keys", required_argument, NULL, OPT_MAX_KEYS},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"nsm", required_argument, NULL, OPT_NSM},
+        {"kms-endpoint", required_argument, NULL, OPT_KMS_ENDPOINT},
+        {"kms-proxy", required_argument, NULL, OPT_KMS_PROXY},
+        {"kms-region", required_argument, NULL, OPT_KMS_REGION},
+        {"ca-file", required_argument, NULL, OPT_CA_FILE},
+        {"kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT},
+        {"print-measurements", no_argument, NULL, OPT_MEASUREMENTS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -99,6 +135,7 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
     cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
     cfg->max_keys = DEFAULT_MAX_KEYS;
     cfg->log_level = LOG_INFO;
+    default_kms(cfg);
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -125,6 +162,19 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
                 return -1;
             }
             break;
+        case OPT_NSM: cfg->nsm_spec = optarg; break;
+        case OPT_KMS_ENDPOINT: cfg->settings.kms.endpoint = optarg; break;
+        case OPT_KMS_PROXY:
+            cfg->settings.kms.proxy = strcmp(optarg, "none") == 0 ? NULL : optarg;
+            break;
+        case OPT_KMS_REGION: cfg->settings.default_region = optarg; break;
+        case OPT_CA_FILE: cfg->settings.kms.ca_file = optarg; break;
+        case OPT_KMS_TIMEOUT:
+            if (parse_count("--kms-timeout", optarg, 100, 600000, &v) != 0)
+                return -1;
+            cfg->settings.kms.request_timeout_ms = (long)v;
+            break;
+        case OPT_MEASUREMENTS: cfg->print_measurements = true; break;
         case 'h': usage(stdout); return 1;
         case OPT_VERSION: printf("enclave-signer %s\n", SIGNER_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -141,13 +191,15 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
             fprintf(stderr, "enclave-signer: --listen: %s\n", err.message);
         return -1;
     }
+    if (cfg->settings.kms.proxy != NULL &&
+        net_address_parse(cfg->settings.kms.proxy, 3, &(net_address){0}, &err) != 0) {
+        fprintf(stderr, "enclave-signer: --kms-proxy: %s\n", err.message);
+        return -1;
+    }
     cfg->sealing = sealing_backend_find(sealing);
     if (cfg->sealing == NULL) {
-        if (strcmp(sealing, "kms") == 0)
-            fprintf(stderr, "enclave-signer: the kms sealing backend is not part of this build "
-                            "yet; use --sealing passthrough for development and tests\n");
-        else
-            fprintf(stderr, "enclave-signer: unknown sealing backend \"%s\"\n", sealing);
+        fprintf(stderr, "enclave-signer: unknown sealing backend \"%s\" (kms or passthrough)\n",
+                sealing);
         return -1;
     }
     return 0;

@@ -7,8 +7,9 @@
 #include "signer/sealing.h"
 
 extern const sealing_backend sealing_passthrough;
+extern const sealing_backend sealing_kms;
 
-static const sealing_backend *const backends[] = {&sealing_passthrough};
+static const sealing_backend *const backends[] = {&sealing_kms, &sealing_passthrough};
 
 struct sealer {
     const sealing_backend *backend;
@@ -21,6 +22,12 @@ const sealing_backend *sealing_backend_find(const char *name)
         if (strcmp(backends[i]->name, name) == 0)
             return backends[i];
     return NULL;
+}
+
+int sealing_backend_start(const sealing_backend *backend, const sealing_settings *settings,
+                          signer_error *err)
+{
+    return backend->start ? backend->start(settings, err) : 0;
 }
 
 int sealer_open(const sealing_backend *backend, const rpc_credentials *credentials, sealer **out,

@@ -1,0 +1,199 @@
+/* Bounded CBOR decoding for documents that come from outside: a streaming
+ * pre-pass over the headers, then libcbor's tree.  The same idea as the RPC
+ * codec's loader (src/rpc/cbor_load.c), kept here so the attestation
+ * library does not depend on the RPC codec; unlike it, tags count as a
+ * level of nesting, so a chain of tags cannot make libcbor recurse deeply
+ * when it frees the tree. */
+#include <string.h>
+
+#include "internal.h"
+
+/* `open[i]` is how many items level i still expects (SIZE_MAX for an
+ * indefinite container, which ends with a break). */
+typedef struct walk {
+    size_t left; /* input bytes after the current header */
+    size_t open[ATT_CBOR_MAX_DEPTH];
+    int depth;
+    bool in_indef_string;
+    bool top_done;
+    const char *problem;
+} walk;
+
+static void walk_fail(walk *w, const char *problem)
+{
+    if (w->problem == NULL)
+        w->problem = problem;
+}
+
+/* One complete item ended: count it in its container, closing finished
+ * definite containers (and tags) in turn. */
+static void walk_item_done(walk *w)
+{
+    for (;;) {
+        if (w->depth == 0) {
+            w->top_done = true;
+            return;
+        }
+        size_t *open = &w->open[w->depth - 1];
+        if (*open == SIZE_MAX)
+            return;
+        if (--*open > 0)
+            return;
+        w->depth--;
+    }
+}
+
+static void walk_push(walk *w, size_t items)
+{
+    if (w->depth >= ATT_CBOR_MAX_DEPTH) {
+        walk_fail(w, "nested too deeply");
+        return;
+    }
+    if (items == 0) {
+        walk_item_done(w);
+        return;
+    }
+    w->open[w->depth++] = items;
+}
+
+static void on_scalar(void *ctx)
+{
+    walk *w = ctx;
+    if (w->in_indef_string)
+        walk_fail(w, "bad chunk in an indefinite string");
+    else
+        walk_item_done(w);
+}
+static void on_u8(void *ctx, uint8_t v) { (void)v; on_scalar(ctx); }
+static void on_u16(void *ctx, uint16_t v) { (void)v; on_scalar(ctx); }
+static void on_u32(void *ctx, uint32_t v) { (void)v; on_scalar(ctx); }
+static void on_u64(void *ctx, uint64_t v) { (void)v; on_scalar(ctx); }
+static void on_f4(void *ctx, float v) { (void)v; on_scalar(ctx); }
+static void on_f8(void *ctx, double v) { (void)v; on_scalar(ctx); }
+static void on_bool(void *ctx, bool v) { (void)v; on_scalar(ctx); }
+
+static void on_tag(void *ctx, uint64_t v)
+{
+    walk *w = ctx;
+    (void)v;
+    if (w->in_indef_string)
+        walk_fail(w, "bad chunk in an indefinite string");
+    else
+        walk_push(w, 1); /* a tag wraps exactly one item */
+}
+
+static void on_string(void *ctx, cbor_data data, size_t len)
+{
+    walk *w = ctx;
+    (void)data;
+    (void)len;
+    if (!w->in_indef_string)
+        walk_item_done(w); /* a chunk does not complete an item by itself */
+}
+
+static void on_string_start(void *ctx)
+{
+    walk *w = ctx;
+    if (w->in_indef_string)
+        walk_fail(w, "nested indefinite string");
+    w->in_indef_string = true;
+}
+
+static void on_array_start(void *ctx, size_t n)
+{
+    walk *w = ctx;
+    if (w->in_indef_string || n > w->left)
+        walk_fail(w, "array longer than the input");
+    else
+        walk_push(w, n);
+}
+
+static void on_map_start(void *ctx, size_t n)
+{
+    walk *w = ctx;
+    if (w->in_indef_string || n > w->left / 2)
+        walk_fail(w, "map longer than the input");
+    else
+        walk_push(w, n * 2);
+}
+
+static void on_indef_start(void *ctx)
+{
+    walk *w = ctx;
+    if (w->in_indef_string)
+        walk_fail(w, "bad chunk in an indefinite string");
+    else
+        walk_push(w, SIZE_MAX);
+}
+
+static void on_break(void *ctx)
+{
+    walk *w = ctx;
+    if (w->in_indef_string) {
+        w->in_indef_string = false;
+        walk_item_done(w);
+        return;
+    }
+    if (w->depth == 0 || w->open[w->depth - 1] != SIZE_MAX) {
+        walk_fail(w, "unexpected break");
+        return;
+    }
+    w->depth--;
+    walk_item_done(w);
+}
+
+static const struct cbor_callbacks walk_callbacks = {
+    .uint8 = on_u8, .uint16 = on_u16, .uint32 = on_u32, .uint64 = on_u64,
+    .negint8 = on_u8, .negint16 = on_u16, .negint32 = on_u32, .negint64 = on_u64,
+    .byte_string_start = on_string_start, .byte_string = on_string,
+    .string_start = on_string_start, .string = on_string,
+    .indef_array_start = on_indef_start, .array_start = on_array_start,
+    .indef_map_start = on_indef_start, .map_start = on_map_start,
+    .tag = on_tag, .float2 = on_f4, .float4 = on_f4, .float8 = on_f8,
+    .undefined = on_scalar, .null = on_scalar, .boolean = on_bool,
+    .indef_break = on_break,
+};
+
+static int precheck(const uint8_t *data, size_t len, signer_error *err)
+{
+    walk w;
+    memset(&w, 0, sizeof(w));
+    size_t off = 0;
+    while (!w.top_done) {
+        if (off >= len)
+            return signer_error_set(err, SIGNER_ERR_PROTOCOL, "truncated CBOR item");
+        w.left = len - off;
+        struct cbor_decoder_result r =
+            cbor_stream_decode(data + off, len - off, &walk_callbacks, &w);
+        if (r.status == CBOR_DECODER_NEDATA)
+            return signer_error_set(err, SIGNER_ERR_PROTOCOL, "truncated CBOR item");
+        if (r.status != CBOR_DECODER_FINISHED)
+            return signer_error_set(err, SIGNER_ERR_PROTOCOL, "malformed CBOR");
+        off += r.read;
+        if (w.problem != NULL)
+            return signer_error_set(err, SIGNER_ERR_PROTOCOL, "malformed CBOR: %s", w.problem);
+    }
+    if (off != len)
+        return signer_error_set(err, SIGNER_ERR_PROTOCOL,
+                                "%zu trailing bytes after the CBOR item", len - off);
+    return 0;
+}
+
+int att_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_error *err)
+{
+    *out = NULL;
+    if (len == 0)
+        return signer_error_set(err, SIGNER_ERR_PROTOCOL, "empty CBOR input");
+    if (precheck(data, len, err) != 0)
+        return -1;
+    struct cbor_load_result result;
+    cbor_item_t *item = cbor_load(data, len, &result);
+    if (item == NULL) {
+        if (result.error.code == CBOR_ERR_MEMERROR)
+            return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory decoding CBOR");
+        return signer_error_set(err, SIGNER_ERR_PROTOCOL, "malformed CBOR at byte %zu",
+                                result.error.position);
+    }
+    *out = item;
+    return 0;
+}
