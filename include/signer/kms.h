@@ -64,6 +64,15 @@ int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *
                               size_t len, const kms_recipient *recipient, signer_buf *plaintext,
                               signer_error *err);
 
+/* KMS DescribeKey: copies the key's KeyState ("Enabled", "Disabled",
+ * "PendingDeletion", ...) into `state`. */
+int kms_describe_key(kms_client *c, const char *key_id, char *state, size_t cap,
+                     signer_error *err);
+
+/* The exception name of the last call's KMS error answer (for example
+ * "AccessDeniedException"), or "" when it failed otherwise or succeeded. */
+const char *kms_client_last_error(const kms_client *c);
+
 void kms_client_close(kms_client *c);
 
 /* Opens a CiphertextForRecipient: BER CMS EnvelopedData whose content key

@@ -36,6 +36,7 @@ struct kms_client {
     int attempts;
     signer_buf answer;
     char curl_error[CURL_ERROR_SIZE];
+    char last_error[96]; /* the last KMS exception name, or "" */
 };
 
 int kms_global_init(signer_error *err)
@@ -280,6 +281,7 @@ static int call(kms_client *c, const char *op, const signer_buf *body, signer_er
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, (const char *)body->data);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     int rc = -1;
+    c->last_error[0] = '\0';
     for (int attempt = 1;; attempt++) {
         signer_buf_clear(&c->answer);
         c->curl_error[0] = '\0';
@@ -307,9 +309,11 @@ static int call(kms_client *c, const char *op, const signer_buf *body, signer_er
             backoff(attempt);
             continue;
         }
-        if (parsed)
+        if (parsed) {
+            snprintf(c->last_error, sizeof(c->last_error), "%s", type);
             signer_error_set(err, SIGNER_ERR_SEALING, "KMS %s: %s: %s", op, type,
                              message[0] ? message : "(no message)");
+        }
         else
             signer_error_set(err, SIGNER_ERR_SEALING,
                              "KMS %s: HTTP %ld from %s with an unreadable body (%zu bytes)", op,
@@ -356,4 +360,24 @@ int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *
     signer_buf_free(&cms);
     signer_buf_clear(&c->answer);
     return rc;
+}
+
+int kms_describe_key(kms_client *c, const char *key_id, char *state, size_t cap,
+                     signer_error *err)
+{
+    signer_buf body = SIGNER_BUF_INIT;
+    int rc = kms_json_describe_body(key_id, &body, err);
+    if (rc == 0)
+        rc = call(c, "DescribeKey", &body, err);
+    if (rc == 0 && kms_json_key_state((const char *)c->answer.data, c->answer.len, state, cap,
+                                      err) != 0)
+        rc = signer_error_wrap(err, "KMS DescribeKey");
+    signer_buf_free(&body);
+    signer_buf_clear(&c->answer);
+    return rc;
+}
+
+const char *kms_client_last_error(const kms_client *c)
+{
+    return c->last_error;
 }

@@ -10,6 +10,9 @@
 int kms_json_encrypt_body(const char *key_id, const uint8_t *plaintext, size_t len,
                           signer_buf *body, signer_error *err);
 
+/* {"KeyId": ...} */
+int kms_json_describe_body(const char *key_id, signer_buf *body, signer_error *err);
+
 /* {"KeyId": ..., "CiphertextBlob": base64, "Recipient": {
  *   "KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": base64}} */
 int kms_json_decrypt_body(const char *key_id, const uint8_t *blob, size_t len,
@@ -20,6 +23,9 @@ int kms_json_decrypt_body(const char *key_id, const uint8_t *blob, size_t len,
  * `body`.  A body that is not such an object is SIGNER_ERR_PROTOCOL. */
 int kms_json_blob(const char *body, size_t len, const char *name, signer_buf *out,
                   signer_error *err);
+
+/* Copies KeyMetadata.KeyState of a DescribeKey answer. */
+int kms_json_key_state(const char *body, size_t len, char *state, size_t cap, signer_error *err);
 
 /* Reads an error answer {"__type": "...#NameException", "message": ...}:
  * the exception's short name and its message (either may come back

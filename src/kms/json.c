@@ -51,6 +51,14 @@ int kms_json_encrypt_body(const char *key_id, const uint8_t *plaintext, size_t l
                : 0;
 }
 
+int kms_json_describe_body(const char *key_id, signer_buf *body, signer_error *err)
+{
+    return append_text(body, "{\"KeyId\":", err) || append_json_string(body, key_id, err) ||
+                   append_text(body, "}", err)
+               ? -1
+               : 0;
+}
+
 int kms_json_decrypt_body(const char *key_id, const uint8_t *blob, size_t len,
                           const signer_bytes *attestation_document, signer_buf *body,
                           signer_error *err)
@@ -96,6 +104,20 @@ int kms_json_blob(const char *body, size_t len, const char *name, signer_buf *ou
             }
         }
     }
+    json_decref(root);
+    return rc;
+}
+
+int kms_json_key_state(const char *body, size_t len, char *state, size_t cap, signer_error *err)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *s = json_string_value(json_object_get(json_object_get(root, "KeyMetadata"),
+                                                      "KeyState"));
+    int rc = 0;
+    if (s == NULL)
+        rc = signer_error_set(err, SIGNER_ERR_PROTOCOL, "KMS's answer lacks KeyMetadata.KeyState");
+    else
+        snprintf(state, cap, "%s", s);
     json_decref(root);
     return rc;
 }

@@ -39,6 +39,22 @@ static int kms_start(const sealing_settings *s, signer_error *err)
     return rc;
 }
 
+static void kms_close(void *state);
+
+/* Initialize fails early for what would fail every later call: credentials
+ * KMS does not accept, a key that does not exist or is not enabled.  A
+ * policy that does not grant kms:DescribeKey is not an error. */
+static int check_key(kms_session *s, signer_error *err)
+{
+    char state[32];
+    if (kms_describe_key(s->client, s->key_id, state, sizeof(state), err) != 0)
+        return strcmp(kms_client_last_error(s->client), "AccessDeniedException") == 0 ? 0 : -1;
+    if (strcmp(state, "Enabled") != 0)
+        return signer_error_set(err, SIGNER_ERR_SEALING, "KMS key %.100s is %s, not Enabled",
+                                s->key_id, state);
+    return 0;
+}
+
 static int kms_open(const rpc_credentials *cr, void **state, signer_error *err)
 {
     if (cr->encryption_key_id == NULL || *cr->encryption_key_id == '\0')
@@ -54,9 +70,9 @@ static int kms_open(const rpc_credentials *cr, void **state, signer_error *err)
         free(s);
         return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory");
     }
-    if (kms_client_open(&settings->kms, &kc, &s->client, err) != 0) {
-        free(s->key_id);
-        free(s);
+    if (kms_client_open(&settings->kms, &kc, &s->client, err) != 0 ||
+        check_key(s, err) != 0) {
+        kms_close(s);
         return -1;
     }
     *state = s;

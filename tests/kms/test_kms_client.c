@@ -324,6 +324,29 @@ static void test_bad_settings(void **state)
     assert_non_null(strstr(err.message, "region"));
 }
 
+static void test_describe_key(void **state)
+{
+    (void)state;
+    kms_client *c = client(proxy_addr, 0, 1);
+    char key_state[32];
+    signer_error err;
+    fake_kms_script(NULL, 0);
+    fake_kms_set_ok_body("{\"KeyMetadata\":{\"KeyId\":\"k\",\"KeyState\":\"Disabled\"}}");
+    assert_int_equal(kms_describe_key(c, "alias/x", key_state, sizeof(key_state), &err), 0);
+    assert_string_equal(key_state, "Disabled");
+    assert_string_equal(kms_client_last_error(c), "");
+    assert_non_null(strstr(fake_kms_last_headers(), "trentservice.describekey"));
+    assert_string_equal(fake_kms_last_body(), "{\"KeyId\":\"alias/x\"}");
+    const fake_action denied[] = {FAKE_DENIED};
+    fake_kms_script(denied, 1);
+    assert_int_equal(kms_describe_key(c, "alias/x", key_state, sizeof(key_state), &err), -1);
+    assert_string_equal(kms_client_last_error(c), "AccessDeniedException");
+    fake_kms_set_ok_body("{}");
+    assert_int_equal(kms_describe_key(c, "alias/x", key_state, sizeof(key_state), &err), -1);
+    assert_non_null(strstr(err.message, "KeyState"));
+    kms_client_close(c);
+}
+
 static void test_error_json(void **state)
 {
     (void)state;
@@ -351,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_unreachable_and_untrusted),
         cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_describe_key),
         cmocka_unit_test(test_error_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

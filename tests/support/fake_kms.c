@@ -187,6 +187,11 @@ static void *serve(void *arg)
             respond(ssl, 200, body);
             break;
         case FAKE_CLOSE: goto out;
+        case FAKE_BAD_KEY_ID:
+            respond(ssl, 400,
+                    "{\"__type\":\"UnrecognizedClientException\",\"message\":\"The security "
+                    "token included in the request is invalid.\"}");
+            break;
         }
     }
 out:

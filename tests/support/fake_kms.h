@@ -15,6 +15,7 @@ typedef enum fake_action {
     FAKE_TRUNCATED, /* 200 announcing 100 bytes, sending 10, then closing */
     FAKE_SLOW,      /* answers after 3 s */
     FAKE_CLOSE,     /* closes without answering */
+    FAKE_BAD_KEY_ID, /* 400 UnrecognizedClientException, as for an unknown access key */
 } fake_action;
 
 /* Starts the server on a free loopback port with a fresh certificate for
