@@ -269,6 +269,7 @@ static void test_garbage_and_truncated_answers(void **state)
     fake_kms_set_ok_body("{\"CiphertextBlob\":\"@@@@\"}");
     assert_int_equal(kms_encrypt(c, "k", (const uint8_t *)"x", 1, &blob, &err), -1);
     assert_non_null(strstr(err.message, "not base64"));
+    signer_buf_free(&blob);
     kms_client_close(c);
 }
 

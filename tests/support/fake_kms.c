@@ -29,7 +29,8 @@ static char ok_body[65536] = "{}";
 void fake_kms_script(const fake_action *actions, size_t n)
 {
     pthread_mutex_lock(&lock);
-    memcpy(script, actions, n * sizeof(*actions));
+    if (n > 0)
+        memcpy(script, actions, n * sizeof(*actions));
     script_len = n;
     script_pos = 0;
     requests = 0;
