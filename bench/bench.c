@@ -4,12 +4,16 @@
  * Per key type:  raw signs/s; pipelined Sign calls/s on one loopback
  * connection and their ratio to raw (target >= 0.90); the same on two
  * connections and its ratio to one (target >= 1.8); synchronous Sign
- * latency minus (raw sign time + framed echo round trip) (target <= 10 us).
- * Then the daemon's RSS after importing 10,000 keys in one session
- * (target <= 16 MiB). */
+ * latency minus (raw sign time + framed echo round trip) (target <= 10 us),
+ * both round trips measured with the same minimal client, on one CPU, in
+ * alternating trials (see latencies()).  Then the daemon's RSS after importing 10,000 keys in one
+ * session (target <= 16 MiB). */
 #include <errno.h>
+#include <sched.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +32,7 @@
 #define PIPELINE_WINDOW 256
 
 static double seconds = 1.0; /* per measurement */
+#define LATENCY_TRIALS 9     /* alternating sync / echo trials, medians kept */
 static char daemon_path[PATH_MAX];
 
 static double now(void)
@@ -112,6 +117,10 @@ typedef struct pipe_run {
     volatile int stop;
     long sent, received;
     double elapsed;
+    /* The sender sleeps while the window is full: on a two-core machine a
+     * spinning client would take CPU from the daemon it measures. */
+    pthread_mutex_t lock;
+    pthread_cond_t window;
 } pipe_run;
 
 static void *pipe_sender(void *arg)
@@ -124,9 +133,10 @@ static void *pipe_sender(void *arg)
     int fd = signer_client_fd(r->client);
     while (!r->stop) {
         /* Keep at most a window of requests in flight. */
-        while (r->sent - __atomic_load_n(&r->received, __ATOMIC_RELAXED) > PIPELINE_WINDOW &&
-               !r->stop)
-            sched_yield();
+        pthread_mutex_lock(&r->lock);
+        while (r->sent - r->received > PIPELINE_WINDOW && !r->stop)
+            pthread_cond_wait(&r->window, &r->lock);
+        pthread_mutex_unlock(&r->lock);
         size_t k = PIPELINE_WINDOW / 4 < per ? PIPELINE_WINDOW / 4 : per;
         if (net_write_all(fd, batch, k * r->frame.len, NULL) != 0)
             break;
@@ -148,18 +158,26 @@ static void *pipe_receiver(void *arg)
             break;
         have += (size_t)n;
         size_t off = 0;
+        long got = 0;
         while (have - off >= 4) {
             size_t len = rpc_frame_length(buf + off);
             if (have - off < 4 + len)
                 break;
             off += 4 + len;
-            __atomic_add_fetch(&r->received, 1, __ATOMIC_RELAXED);
+            got++;
         }
+        pthread_mutex_lock(&r->lock);
+        r->received += got;
+        pthread_cond_signal(&r->window);
+        pthread_mutex_unlock(&r->lock);
         memmove(buf, buf + off, have - off);
         have -= off;
     }
     r->elapsed = now() - start;
+    pthread_mutex_lock(&r->lock);
     r->stop = 1;
+    pthread_cond_signal(&r->window);
+    pthread_mutex_unlock(&r->lock);
     return NULL;
 }
 
@@ -189,6 +207,8 @@ static double rpc_rate(const char *address, signer_key_type type, const uint8_t 
     pthread_t tx[2], rx[2];
     for (int i = 0; i < conns; i++) {
         memset(&runs[i], 0, sizeof(runs[i]));
+        pthread_mutex_init(&runs[i].lock, NULL);
+        pthread_cond_init(&runs[i].window, NULL);
         uint64_t handle;
         runs[i].client = session_with_key(address, type, &handle);
         rpc_request sign = {.call = RPC_SIGN,
@@ -212,40 +232,52 @@ static double rpc_rate(const char *address, signer_key_type type, const uint8_t 
         total += (double)runs[i].received / runs[i].elapsed;
         signer_client_close(runs[i].client);
         signer_buf_free(&runs[i].frame);
+        pthread_mutex_destroy(&runs[i].lock);
+        pthread_cond_destroy(&runs[i].window);
     }
     return total;
 }
 
 /* ---- synchronous latency, and a plain framed echo to subtract ---- */
 
+/* One synchronous round trip at a time, with the same minimal client as
+ * the echo below (a pre-encoded frame out, one frame in), so that the
+ * difference is the daemon's own work. */
 static double sync_latency(const char *address, signer_key_type type, const uint8_t *msg)
 {
     uint64_t handle;
     signer_client *c = session_with_key(address, type, &handle);
     rpc_request sign = {.call = RPC_SIGN, .handle = handle, .message = {msg, MESSAGE_BYTES}};
+    signer_buf frame = SIGNER_BUF_INIT;
+    if (rpc_request_encode(&sign, &frame, NULL) != 0)
+        die("encode", NULL);
+    int fd = signer_client_fd(c);
+    uint8_t answer[512];
     long n = 0;
     double start = now(), t;
     do {
-        rpc_response r;
-        if (signer_client_call(c, &sign, &r, NULL) != 0 || !r.ok)
+        if (net_write_all(fd, frame.data, frame.len, NULL) != 0 ||
+            net_read_exact(fd, answer, 4, NULL) != 0)
             die("Sign", NULL);
-        rpc_response_free(&r);
+        size_t len = rpc_frame_length(answer);
+        /* {"Ok": ...}: a one-entry map whose key is the 2-byte text "Ok". */
+        if (len > sizeof(answer) - 4 || net_read_exact(fd, answer + 4, len, NULL) != 0 ||
+            answer[5] != 0x62 || answer[6] != 'O')
+            die("Sign answered Err", NULL);
         n++;
     } while ((t = now() - start) < seconds);
+    signer_buf_free(&frame);
     signer_client_close(c);
     return t / (double)n;
 }
 
-typedef struct echo_server {
-    int lfd;
-    char address[64];
-} echo_server;
-
-static void *echo_thread(void *arg)
+/* The echo server, in a process of its own like the daemon (a switch
+ * between processes costs more than one between threads of a process). */
+static void echo_serve(int lfd)
 {
-    echo_server *e = arg;
-    int fd = accept(e->lfd, NULL, NULL);
+    int fd = accept(lfd, NULL, NULL), one = 1;
     uint8_t buf[4096];
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* as the daemon */
     for (;;) {
         if (net_read_exact(fd, buf, 4, NULL) != 0)
             break;
@@ -255,22 +287,25 @@ static void *echo_thread(void *arg)
             break;
     }
     close(fd);
-    return NULL;
 }
 
 /* Round trip of a frame the size of a Sign request, through a server that
  * only echoes: the transport's share of the latency. */
 static double echo_latency(size_t frame_len, size_t answer_len)
 {
-    echo_server e;
+    char address[64];
     net_address addr;
     signer_error err;
-    snprintf(e.address, sizeof(e.address), "tcp:127.0.0.1:%d", 20000 + (int)(getpid() % 20000));
-    if (net_address_parse(e.address, 0, &addr, &err) != 0 ||
-        (e.lfd = net_listen(&addr, 1, &err)) < 0)
+    int lfd;
+    snprintf(address, sizeof(address), "tcp:127.0.0.1:%d", 20000 + (int)(getpid() % 20000));
+    if (net_address_parse(address, 0, &addr, &err) != 0 || (lfd = net_listen(&addr, 1, &err)) < 0)
         die("echo listen", &err);
-    pthread_t tid;
-    pthread_create(&tid, NULL, echo_thread, &e);
+    pid_t pid = fork();
+    if (pid == 0) {
+        echo_serve(lfd);
+        _exit(0);
+    }
+    close(lfd);
     int fd = net_connect(&addr, &err);
     if (fd < 0)
         die("echo connect", &err);
@@ -286,9 +321,54 @@ static double echo_latency(size_t frame_len, size_t answer_len)
         n++;
     } while ((t = now() - start) < seconds);
     close(fd);
-    pthread_join(tid, NULL);
-    close(e.lfd);
+    waitpid(pid, NULL, 0);
     return t / (double)n;
+}
+
+/* Latency is measured with the client, the daemon's session and the echo
+ * server sharing one CPU: each round trip is then two plain context
+ * switches, instead of a wake-up of another (perhaps idle) core whose cost
+ * swings by tens of microseconds on a virtual machine. */
+static void pin_to_cpu0(pid_t pid, cpu_set_t *saved)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    sched_getaffinity(pid, sizeof(*saved), saved);
+    sched_setaffinity(pid, sizeof(one), &one);
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), compare_doubles);
+    return v[n / 2];
+}
+
+/* Median synchronous Sign and echo round trips, measured in alternating
+ * short trials so that a slow phase of the machine hits both alike. */
+static void latencies(const char *address, pid_t daemon, signer_key_type type, const uint8_t *msg,
+                      double *sync, double *echo)
+{
+    double s[LATENCY_TRIALS], e[LATENCY_TRIALS], full = seconds;
+    cpu_set_t self_mask, daemon_mask;
+    pin_to_cpu0(0, &self_mask);
+    pin_to_cpu0(daemon, &daemon_mask); /* new session threads inherit it */
+    seconds = full / 4;
+    for (int i = 0; i < LATENCY_TRIALS; i++) {
+        s[i] = sync_latency(address, type, msg);
+        e[i] = echo_latency(4 + 60 + MESSAGE_BYTES, 4 + 20 + 96);
+    }
+    seconds = full;
+    sched_setaffinity(daemon, sizeof(daemon_mask), &daemon_mask);
+    sched_setaffinity(0, sizeof(self_mask), &self_mask);
+    *sync = median(s, LATENCY_TRIALS);
+    *echo = median(e, LATENCY_TRIALS);
 }
 
 /* ---- memory ---- */
@@ -358,8 +438,11 @@ int main(int argc, char **argv)
     uint8_t msg[MESSAGE_BYTES];
     for (size_t i = 0; i < sizeof(msg); i++)
         msg[i] = (uint8_t)(i * 7 + 3);
-    printf("signer-bench: %d-byte messages, %.1f s per measurement, daemon %s\n\n", MESSAGE_BYTES,
+    printf("signer-bench: %d-byte messages, %.1f s per measurement, daemon %s\n", MESSAGE_BYTES,
            seconds, address);
+    printf("latency: client, session and echo server share CPU 0; medians of %d alternating "
+           "trials\n\n",
+           LATENCY_TRIALS);
     printf("%-10s %10s %10s %6s %10s %6s %10s %10s %10s %12s\n", "key", "raw/s", "rpc/s", "ratio",
            "rpc2/s", "x1", "raw us", "echo us", "sync us", "overhead us");
     int all_ok = 1;
@@ -370,8 +453,8 @@ int main(int argc, char **argv)
         double raw = raw_rate(&key, msg);
         double one = rpc_rate(address, (signer_key_type)t, msg, 1);
         double two = rpc_rate(address, (signer_key_type)t, msg, 2);
-        double sync = sync_latency(address, (signer_key_type)t, msg);
-        double echo = echo_latency(4 + 60 + MESSAGE_BYTES, 4 + 20 + 96);
+        double sync, echo;
+        latencies(address, pid, (signer_key_type)t, msg, &sync, &echo);
         double overhead = sync - 1.0 / raw - echo;
         printf("%-10s %10.0f %10.0f %6.3f %10.0f %6.2f %10.1f %10.1f %10.1f %12.1f\n",
                signer_key_type_name((signer_key_type)t), raw, one, one / raw, two, two / one,
