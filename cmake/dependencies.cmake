@@ -32,3 +32,8 @@ endif()
 add_library(blst STATIC IMPORTED GLOBAL)
 set_target_properties(blst PROPERTIES IMPORTED_LOCATION ${BLST_LIBRARY}
                       INTERFACE_INCLUDE_DIRECTORIES ${BLST_INCLUDE_DIR})
+
+# devkms (host-only development KMS, issue 3): its HTTPS server and its key
+# store.  (Its tests use libcurl, found above.)
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)

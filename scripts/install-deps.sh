@@ -8,6 +8,7 @@ packages=(
   libssl-dev libsecp256k1-dev libsodium-dev libcbor-dev
   libjansson-dev libcmocka-dev libcurl4-openssl-dev openssl curl
   nodejs npm
+  libmicrohttpd-dev libsqlite3-dev
 )
 
 missing=()
