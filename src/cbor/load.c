@@ -94,10 +94,16 @@ static void on_bool(void *ctx, bool v)
     (void)v;
     on_scalar(ctx);
 }
+/* A tag wraps the next item: it counts as one level of nesting, so a chain
+ * of tags cannot make libcbor's recursive decref overflow the stack. */
 static void on_tag(void *ctx, uint64_t v)
 {
-    (void)ctx;
-    (void)v; /* prefixes the next item */
+    walk *w = ctx;
+    (void)v;
+    if (w->in_indef_string)
+        walk_fail(w, "bad chunk in an indefinite string");
+    else
+        walk_push(w, 1);
 }
 
 static void on_string(void *ctx, cbor_data data, size_t len)

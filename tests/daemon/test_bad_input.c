@@ -195,6 +195,23 @@ static void test_deep_nesting(void **state)
     expect_err(&c, "nested too deeply");
 }
 
+/* A chain of tags is nesting too (libcbor frees it recursively). */
+static void test_tag_chain(void **state)
+{
+    (void)state;
+    cb c = {0};
+    text(map(&c, 1), "Import");
+    for (int i = 0; i < 8000; i++)
+        raw(&c, 0xc1); /* tag 1 */
+    uint_(&c, 0);
+    expect_err(&c, "nested too deeply");
+    cb one = {0};
+    raw(text(map(&one, 1), "PublicKey"), 0xc1);
+    uint_(&one, 0);
+    /* One tag is no nesting problem, just not an integer. */
+    assert_string_equal(ask(&one), "PublicKey: handle: expected an unsigned integer");
+}
+
 static void test_unknown_call(void **state)
 {
     (void)state;
@@ -502,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_truncated_item),
         cmocka_unit_test(test_length_claims_beyond_input),
         cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_tag_chain),
         cmocka_unit_test(test_unknown_call),
         cmocka_unit_test(test_wrong_argument_types),
         cmocka_unit_test(test_missing_field),
