@@ -30,7 +30,7 @@ bench: all
 	$(BUILD)/bin/signer-bench
 
 demo: all
-	scripts/demo.sh $(BUILD)/bin
+	scripts/local-stack.sh $(BUILD)/bin
 
 fuzz: deps
 	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \

@@ -25,7 +25,7 @@ typedef enum signer_status {
     SIGNER_ERR_SEALING,  /* the sealing backend refused or failed */
 } signer_status;
 
-#define SIGNER_ERROR_MESSAGE_MAX 256
+#define SIGNER_ERROR_MESSAGE_MAX 512
 
 typedef struct signer_error {
     signer_status code;

@@ -300,7 +300,7 @@ static int call(kms_client *c, const char *op, const signer_buf *body, signer_er
             rc = 0;
             break;
         }
-        char type[96], message[160];
+        char type[96], message[400];
         bool parsed = kms_json_error((const char *)c->answer.data, c->answer.len, type,
                                      sizeof(type), message, sizeof(message)) == 0 &&
                       type[0] != '\0';

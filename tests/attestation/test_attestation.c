@@ -73,7 +73,7 @@ static signer_attestation_failure check(const uint8_t *doc, size_t len,
     signer_attestation_failure why = SIGNER_ATTESTATION_OK;
     int rc = signer_attestation_verify(&d, o, &why, &err);
     if (rc != 0 && message != NULL)
-        snprintf(message, message_len, "%s", err.message);
+        snprintf(message, message_len, "%.*s", (int)message_len - 1, err.message);
     signer_attestation_doc_free(&d);
     assert_true((rc == 0) == (why == SIGNER_ATTESTATION_OK));
     return why;
