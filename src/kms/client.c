@@ -50,8 +50,7 @@ int kms_global_init(signer_error *err)
 
 /* vsock: curl cannot dial it, but it lets the socket callback choose the
  * address it connects to; a sockaddr_vm fits curl's struct sockaddr. */
-static curl_socket_t open_vsock(void *clientp, curlsocktype purpose,
-                                struct curl_sockaddr *address)
+static curl_socket_t open_vsock(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
     kms_client *c = clientp;
     (void)purpose;
@@ -81,8 +80,7 @@ static int route_via_proxy(kms_client *c, signer_error *err)
     } else {
         const char *colon = strrchr(c->host, ':');
         bool has_port = colon != NULL && strchr(c->host, ']') < colon;
-        snprintf(entry, sizeof(entry), has_port ? "%s:127.0.0.1" : "%s:443:127.0.0.1",
-                 c->host);
+        snprintf(entry, sizeof(entry), has_port ? "%s:127.0.0.1" : "%s:443:127.0.0.1", c->host);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_vsock);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
     }
@@ -133,8 +131,8 @@ static int set_url(kms_client *c, const kms_settings *s, const char *region, sig
 int kms_client_open(const kms_settings *s, const kms_credentials *cr, kms_client **out,
                     signer_error *err)
 {
-    if (cr->access_key_id == NULL || *cr->access_key_id == '\0' ||
-        cr->secret_access_key == NULL || *cr->secret_access_key == '\0')
+    if (cr->access_key_id == NULL || *cr->access_key_id == '\0' || cr->secret_access_key == NULL ||
+        *cr->secret_access_key == '\0')
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
                                 "KMS credentials need access_key_id and secret_access_key");
     kms_client *c = calloc(1, sizeof(*c));
@@ -246,11 +244,16 @@ static bool curl_error_is_tls(CURLcode rc)
 }
 
 /* Describes a failed transfer. */
-static int transfer_error(kms_client *c, const char *op, CURLcode rc, int tries,
-                          signer_error *err)
+static int transfer_error(kms_client *c, const char *op, CURLcode rc, int tries, signer_error *err)
 {
     const char *detail = c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc);
-    const char *kind = curl_error_is_tls(rc)            ? "TLS with KMS failed"
+    /* A proxy that cannot reach KMS accepts, then closes: curl sees the
+     * TLS handshake fail, but the cause is the network. */
+    bool closed = rc == CURLE_SSL_CONNECT_ERROR &&
+                  (strstr(detail, "Broken pipe") || strstr(detail, "reset") ||
+                   strstr(detail, "SSL_ERROR_SYSCALL") || strstr(detail, "unexpected eof"));
+    const char *kind = closed ? "cannot reach KMS (the connection closed before TLS was up)"
+                       : curl_error_is_tls(rc)          ? "TLS with KMS failed"
                        : rc == CURLE_OPERATION_TIMEDOUT ? "KMS did not answer in time"
                        : rc == CURLE_WRITE_ERROR        ? "KMS's answer is too large"
                                                         : "cannot reach KMS";
@@ -313,8 +316,7 @@ static int call(kms_client *c, const char *op, const signer_buf *body, signer_er
             snprintf(c->last_error, sizeof(c->last_error), "%s", type);
             signer_error_set(err, SIGNER_ERR_SEALING, "KMS %s: %s: %s", op, type,
                              message[0] ? message : "(no message)");
-        }
-        else
+        } else
             signer_error_set(err, SIGNER_ERR_SEALING,
                              "KMS %s: HTTP %ld from %s with an unreadable body (%zu bytes)", op,
                              status, c->host, c->answer.len);
@@ -334,21 +336,19 @@ int kms_encrypt(kms_client *c, const char *key_id, const uint8_t *plaintext, siz
     if (rc == 0)
         rc = call(c, "Encrypt", &body, err);
     signer_buf_free(&body); /* wipes: it held the plaintext */
-    if (rc == 0 &&
-        kms_json_blob((const char *)c->answer.data, c->answer.len, "CiphertextBlob", blob,
-                      err) != 0)
+    if (rc == 0 && kms_json_blob((const char *)c->answer.data, c->answer.len, "CiphertextBlob",
+                                 blob, err) != 0)
         rc = signer_error_wrap(err, "KMS Encrypt");
     signer_buf_clear(&c->answer);
     return rc;
 }
 
-int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *blob,
-                              size_t len, const kms_recipient *recipient, signer_buf *plaintext,
+int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *blob, size_t len,
+                              const kms_recipient *recipient, signer_buf *plaintext,
                               signer_error *err)
 {
     signer_buf body = SIGNER_BUF_INIT, cms = SIGNER_BUF_INIT;
-    int rc = kms_json_decrypt_body(key_id, blob, len, &recipient->attestation_document, &body,
-                                   err);
+    int rc = kms_json_decrypt_body(key_id, blob, len, &recipient->attestation_document, &body, err);
     if (rc == 0)
         rc = call(c, "Decrypt", &body, err);
     if (rc == 0 && kms_json_blob((const char *)c->answer.data, c->answer.len,
@@ -362,15 +362,14 @@ int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *
     return rc;
 }
 
-int kms_describe_key(kms_client *c, const char *key_id, char *state, size_t cap,
-                     signer_error *err)
+int kms_describe_key(kms_client *c, const char *key_id, char *state, size_t cap, signer_error *err)
 {
     signer_buf body = SIGNER_BUF_INIT;
     int rc = kms_json_describe_body(key_id, &body, err);
     if (rc == 0)
         rc = call(c, "DescribeKey", &body, err);
-    if (rc == 0 && kms_json_key_state((const char *)c->answer.data, c->answer.len, state, cap,
-                                      err) != 0)
+    if (rc == 0 &&
+        kms_json_key_state((const char *)c->answer.data, c->answer.len, state, cap, err) != 0)
         rc = signer_error_wrap(err, "KMS DescribeKey");
     signer_buf_free(&body);
     signer_buf_clear(&c->answer);

@@ -21,8 +21,8 @@ static test_daemon daemon_;
 
 static void start_proxy(void)
 {
-    const char *argv[] = {SIGNER_PROXY_PATH, "--listen", proxy_addr, "--remote", proxy_remote,
-                          NULL};
+    const char *argv[] = {SIGNER_PROXY_PATH, "--listen",   proxy_addr,
+                          "--remote",        proxy_remote, NULL};
     assert_int_equal(test_process_start(&proxy, argv, proxy_addr, 5000), 0);
 }
 
@@ -41,16 +41,17 @@ static int setup(void **state)
     snprintf(endpoint, sizeof(endpoint), "https://localhost:%d", port);
     snprintf(proxy_addr, sizeof(proxy_addr), "unix:%s/proxy.sock", dir);
     snprintf(proxy_remote, sizeof(proxy_remote), "127.0.0.1:%d", port);
-    const char *argv[] = {SIGNER_PROXY_PATH, "--listen", proxy_addr, "--remote", proxy_remote,
-                          NULL};
+    const char *argv[] = {SIGNER_PROXY_PATH, "--listen",   proxy_addr,
+                          "--remote",        proxy_remote, NULL};
     if (test_process_start(&proxy, argv, proxy_addr, 5000) != 0)
         return -1;
     snprintf(nsm_cfg, sizeof(nsm_cfg), "sim:%s/nsm/nsm.json", dir);
     fake_kms_set_ok_body("{\"CiphertextBlob\":\"AQID\","
                          "\"KeyMetadata\":{\"KeyId\":\"k\",\"KeyState\":\"Enabled\"}}");
-    const char *extra[] = {"--sealing", "kms", "--nsm", nsm_cfg, "--kms-endpoint", endpoint,
-                           "--kms-proxy", proxy_addr, "--ca-file", ca, "--kms-timeout", "1000",
-                           NULL};
+    const char *extra[] = {
+        "--sealing",     "kms",         "--nsm",    nsm_cfg,     "--kms-endpoint",
+        endpoint,        "--kms-proxy", proxy_addr, "--ca-file", ca,
+        "--kms-timeout", "1000",        NULL};
     return test_daemon_start(&daemon_, extra);
 }
 
@@ -80,10 +81,11 @@ static const char *ask(signer_client *c, const rpc_request *req, rpc_response *o
     return msg;
 }
 
-static const rpc_request initialize = {
-    .call = RPC_INITIALIZE,
-    .credentials = {.access_key_id = "AKIDTEST", .secret_access_key = "secret",
-                    .encryption_key_id = "alias/signer", .region = "eu-test-1"}};
+static const rpc_request initialize = {.call = RPC_INITIALIZE,
+                                       .credentials = {.access_key_id = "AKIDTEST",
+                                                       .secret_access_key = "secret",
+                                                       .encryption_key_id = "alias/signer",
+                                                       .region = "eu-test-1"}};
 
 static signer_client *session(void)
 {
