@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.max_frame = 4096;
         cfg.max_connections = 1;
         cfg.max_keys = 16;
-        daemon_log_set_level(LOG_QUIET);
+        signer_log_setup("enclave-signer", SIGNER_LOG_QUIET);
     }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)

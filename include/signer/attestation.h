@@ -41,7 +41,7 @@ extern "C" {
 #define SIGNER_ATTESTATION_PUBLIC_KEY_MAX 1024
 #define SIGNER_ATTESTATION_USER_DATA_MAX 512
 #define SIGNER_ATTESTATION_NONCE_MAX 512
-#define SIGNER_ATTESTATION_SIGNATURE_BYTES 96     /* ES384 r||s */
+#define SIGNER_ATTESTATION_SIGNATURE_BYTES 96 /* ES384 r||s */
 
 /* A byte string.  For the optional fields `present` is false when the field
  * is absent or null; an empty but present value has present=true, len=0. */
@@ -60,14 +60,14 @@ typedef struct signer_attestation_pcr {
 /* A parsed document.  Every byte view points into memory the document owns
  * until signer_attestation_doc_free. */
 typedef struct signer_attestation_doc {
-    char *module_id;                      /* NUL-terminated, non-empty */
-    char digest[8];                       /* always "SHA384" */
+    char *module_id; /* NUL-terminated, non-empty */
+    char digest[8];  /* always "SHA384" */
     uint64_t timestamp_ms;
     signer_attestation_pcr pcrs[SIGNER_ATTESTATION_PCR_COUNT];
     signer_attestation_bytes certificate; /* the signing (leaf) certificate, DER */
     signer_attestation_bytes cabundle[SIGNER_ATTESTATION_CABUNDLE_MAX]; /* root first */
     size_t cabundle_count;
-    signer_attestation_bytes public_key;  /* DER SubjectPublicKeyInfo by convention */
+    signer_attestation_bytes public_key; /* DER SubjectPublicKeyInfo by convention */
     signer_attestation_bytes user_data;
     signer_attestation_bytes nonce;
     /* The COSE_Sign1 parts the signature covers, as they were on the wire. */
@@ -91,11 +91,11 @@ void signer_attestation_doc_free(signer_attestation_doc *doc);
 
 /* What the verifier is given. */
 typedef struct signer_attestation_verify_options {
-    const uint8_t *root_der;  /* the trusted root certificate, DER */
+    const uint8_t *root_der; /* the trusted root certificate, DER */
     size_t root_der_len;
-    uint64_t now_ms;          /* time to check at, ms since the epoch; 0 = now */
-    uint64_t max_age_ms;      /* refuse documents older than this; 0 = any age */
-    uint64_t max_future_ms;   /* tolerated clock skew for timestamps ahead of now */
+    uint64_t now_ms;        /* time to check at, ms since the epoch; 0 = now */
+    uint64_t max_age_ms;    /* refuse documents older than this; 0 = any age */
+    uint64_t max_future_ms; /* tolerated clock skew for timestamps ahead of now */
 } signer_attestation_verify_options;
 
 /* Why a document was refused by signer_attestation_verify. */
@@ -143,8 +143,8 @@ typedef struct signer_attestation_fields {
 /* Who signs: a P-384 private key, its certificate and the CA bundle from
  * the root down to the certificate's issuer. */
 typedef struct signer_attestation_issuer {
-    signer_attestation_bytes key_der;     /* PKCS#8 or SEC1 DER; a secret */
-    signer_attestation_bytes certificate; /* DER, for key_der's public key */
+    signer_attestation_bytes key_der;         /* PKCS#8 or SEC1 DER; a secret */
+    signer_attestation_bytes certificate;     /* DER, for key_der's public key */
     const signer_attestation_bytes *cabundle; /* DER certificates, root first */
     size_t cabundle_count;
 } signer_attestation_issuer;

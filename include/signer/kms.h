@@ -23,13 +23,13 @@ extern "C" {
 
 /* How to reach KMS; shared by every session of a process. */
 typedef struct kms_settings {
-    const char *endpoint;     /* https://HOST[:PORT] or HOST[:PORT]; NULL: the
-                                 region's kms.REGION.amazonaws.com */
-    const char *proxy;        /* stream proxy address (net.h syntax), NULL: direct */
-    const char *ca_file;      /* PEM bundle of trusted CAs; NULL: the system's */
-    long connect_timeout_ms;  /* 0: 5000 */
-    long request_timeout_ms;  /* per attempt; 0: 10000 */
-    int max_attempts;         /* on network errors, 5xx and throttling; 0: 3 */
+    const char *endpoint;    /* https://HOST[:PORT] or HOST[:PORT]; NULL: the
+                                region's kms.REGION.amazonaws.com */
+    const char *proxy;       /* stream proxy address (net.h syntax), NULL: direct */
+    const char *ca_file;     /* PEM bundle of trusted CAs; NULL: the system's */
+    long connect_timeout_ms; /* 0: 5000 */
+    long request_timeout_ms; /* per attempt; 0: 10000 */
+    int max_attempts;        /* on network errors, 5xx and throttling; 0: 3 */
 } kms_settings;
 
 /* Who signs the requests (SigV4, service "kms"). */
@@ -60,14 +60,13 @@ typedef struct kms_recipient {
 /* KMS Decrypt of `blob` (which must be under `key_id`) with Recipient:
  * KMS answers CiphertextForRecipient, decrypted here with recipient->key;
  * the plaintext is appended to `plaintext`. */
-int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *blob,
-                              size_t len, const kms_recipient *recipient, signer_buf *plaintext,
+int kms_decrypt_for_recipient(kms_client *c, const char *key_id, const uint8_t *blob, size_t len,
+                              const kms_recipient *recipient, signer_buf *plaintext,
                               signer_error *err);
 
 /* KMS DescribeKey: copies the key's KeyState ("Enabled", "Disabled",
  * "PendingDeletion", ...) into `state`. */
-int kms_describe_key(kms_client *c, const char *key_id, char *state, size_t cap,
-                     signer_error *err);
+int kms_describe_key(kms_client *c, const char *key_id, char *state, size_t cap, signer_error *err);
 
 /* The exception name of the last call's KMS error answer (for example
  * "AccessDeniedException"), or "" when it failed otherwise or succeeded. */

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define NSM_DEFAULT_DEVICE "/dev/nsm"
-#define NSM_REQUEST_MAX 0x1000  /* the driver's limits */
+#define NSM_REQUEST_MAX 0x1000 /* the driver's limits */
 #define NSM_RESPONSE_MAX 0x3000
 #define NSM_PCR_MAX_BYTES 64
 

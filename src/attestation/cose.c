@@ -12,10 +12,10 @@ int att_cose_sig_structure(const uint8_t *protected_header, size_t protected_len
                            const uint8_t *payload, size_t payload_len, signer_buf *out,
                            signer_error *err)
 {
-    if (att_cw_head_array(out, 4, err) != 0 || att_cw_text(out, "Signature1", err) != 0 ||
-        att_cw_bytes(out, protected_header, protected_len, err) != 0 ||
-        att_cw_bytes(out, NULL, 0, err) != 0 || /* external_aad: none */
-        att_cw_bytes(out, payload, payload_len, err) != 0)
+    if (signer_cbor_write_array(out, 4, err) != 0 || signer_cbor_write_text(out, "Signature1", err) != 0 ||
+        signer_cbor_write_bytes(out, protected_header, protected_len, err) != 0 ||
+        signer_cbor_write_bytes(out, NULL, 0, err) != 0 || /* external_aad: none */
+        signer_cbor_write_bytes(out, payload, payload_len, err) != 0)
         return -1;
     return 0;
 }

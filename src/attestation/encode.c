@@ -51,37 +51,37 @@ static int check_fields(const signer_attestation_fields *f, const signer_attesta
 static int optional_bytes(signer_buf *out, const char *name, const signer_attestation_bytes *b,
                           signer_error *err)
 {
-    if (att_cw_text(out, name, err) != 0)
+    if (signer_cbor_write_text(out, name, err) != 0)
         return -1;
     if (!b->present)
-        return att_cw_null(out, err);
-    return att_cw_bytes(out, b->data, b->len, err);
+        return signer_cbor_write_null(out, err);
+    return signer_cbor_write_bytes(out, b->data, b->len, err);
 }
 
 /* The payload map, in the NSM's field order. */
 static int write_payload(const signer_attestation_fields *f, const signer_attestation_issuer *is,
                          size_t pcr_count, signer_buf *out, signer_error *err)
 {
-    if (att_cw_head_map(out, 9, err) != 0 || att_cw_text(out, "module_id", err) != 0 ||
-        att_cw_text(out, f->module_id, err) != 0 || att_cw_text(out, "digest", err) != 0 ||
-        att_cw_text(out, "SHA384", err) != 0 || att_cw_text(out, "timestamp", err) != 0 ||
-        att_cw_uint(out, f->timestamp_ms, err) != 0 || att_cw_text(out, "pcrs", err) != 0 ||
-        att_cw_head_map(out, pcr_count, err) != 0)
+    if (signer_cbor_write_map(out, 9, err) != 0 || signer_cbor_write_text(out, "module_id", err) != 0 ||
+        signer_cbor_write_text(out, f->module_id, err) != 0 || signer_cbor_write_text(out, "digest", err) != 0 ||
+        signer_cbor_write_text(out, "SHA384", err) != 0 || signer_cbor_write_text(out, "timestamp", err) != 0 ||
+        signer_cbor_write_uint(out, f->timestamp_ms, err) != 0 || signer_cbor_write_text(out, "pcrs", err) != 0 ||
+        signer_cbor_write_map(out, pcr_count, err) != 0)
         return -1;
     for (int i = 0; i < SIGNER_ATTESTATION_PCR_COUNT; i++) {
         if (f->pcrs[i].len == 0)
             continue;
-        if (att_cw_uint(out, (uint64_t)i, err) != 0 ||
-            att_cw_bytes(out, f->pcrs[i].value, f->pcrs[i].len, err) != 0)
+        if (signer_cbor_write_uint(out, (uint64_t)i, err) != 0 ||
+            signer_cbor_write_bytes(out, f->pcrs[i].value, f->pcrs[i].len, err) != 0)
             return -1;
     }
-    if (att_cw_text(out, "certificate", err) != 0 ||
-        att_cw_bytes(out, is->certificate.data, is->certificate.len, err) != 0 ||
-        att_cw_text(out, "cabundle", err) != 0 ||
-        att_cw_head_array(out, is->cabundle_count, err) != 0)
+    if (signer_cbor_write_text(out, "certificate", err) != 0 ||
+        signer_cbor_write_bytes(out, is->certificate.data, is->certificate.len, err) != 0 ||
+        signer_cbor_write_text(out, "cabundle", err) != 0 ||
+        signer_cbor_write_array(out, is->cabundle_count, err) != 0)
         return -1;
     for (size_t i = 0; i < is->cabundle_count; i++)
-        if (att_cw_bytes(out, is->cabundle[i].data, is->cabundle[i].len, err) != 0)
+        if (signer_cbor_write_bytes(out, is->cabundle[i].data, is->cabundle[i].len, err) != 0)
             return -1;
     if (optional_bytes(out, "public_key", &f->public_key, err) != 0 ||
         optional_bytes(out, "user_data", &f->user_data, err) != 0 ||
@@ -145,11 +145,11 @@ int signer_attestation_encode(const signer_attestation_fields *fields,
         att_es384_sign(key, tbs.data, tbs.len, sig, err) != 0)
         goto out;
     /* Untagged COSE_Sign1, as the NSM emits it. */
-    if (att_cw_head_array(out, 4, err) != 0 ||
-        att_cw_bytes(out, protected_header, sizeof(protected_header), err) != 0 ||
-        att_cw_head_map(out, 0, err) != 0 ||
-        att_cw_bytes(out, payload.data, payload.len, err) != 0 ||
-        att_cw_bytes(out, sig, sizeof(sig), err) != 0)
+    if (signer_cbor_write_array(out, 4, err) != 0 ||
+        signer_cbor_write_bytes(out, protected_header, sizeof(protected_header), err) != 0 ||
+        signer_cbor_write_map(out, 0, err) != 0 ||
+        signer_cbor_write_bytes(out, payload.data, payload.len, err) != 0 ||
+        signer_cbor_write_bytes(out, sig, sizeof(sig), err) != 0)
         goto out;
     rc = 0;
 out:

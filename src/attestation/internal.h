@@ -1,5 +1,4 @@
-/* Internal helpers of the attestation library: bounded CBOR decoding, a
- * tiny CBOR writer and the COSE ES384 primitives. */
+/* Internal helpers of the attestation library: the COSE ES384 primitives. */
 #ifndef SIGNER_ATTESTATION_INTERNAL_H
 #define SIGNER_ATTESTATION_INTERNAL_H
 
@@ -8,29 +7,10 @@
 #include <openssl/x509.h>
 
 #include "signer/attestation.h"
-
-/* Deepest nesting accepted; a document needs 3 (payload map -> pcrs map ->
- * value), the COSE envelope 2 (array -> tag). */
-#define ATT_CBOR_MAX_DEPTH 8
+#include "signer_cbor.h" /* the bounded loader and writers shared with the RPC */
 
 /* COSE algorithm identifier of ECDSA P-384 with SHA-384. */
 #define ATT_COSE_ES384 (-35)
-
-/* Decodes exactly one CBOR item filling all of `data`.  A streaming pass
- * first checks that no array or map claims more entries than there are
- * bytes left and that nesting (tags included) stays within
- * ATT_CBOR_MAX_DEPTH, so libcbor never allocates what a length field claims
- * and freeing the tree never recurses deeply. */
-int att_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_error *err);
-
-/* CBOR writers appending to `out`. */
-int att_cw_head_array(signer_buf *out, size_t items, signer_error *err);
-int att_cw_head_map(signer_buf *out, size_t entries, signer_error *err);
-int att_cw_text(signer_buf *out, const char *text, signer_error *err);
-int att_cw_bytes(signer_buf *out, const uint8_t *data, size_t len, signer_error *err);
-int att_cw_uint(signer_buf *out, uint64_t value, signer_error *err);
-int att_cw_negint(signer_buf *out, int64_t value, signer_error *err);
-int att_cw_null(signer_buf *out, signer_error *err);
 
 /* The bytes ES384 signs: the CBOR Sig_structure
  * ["Signature1", protected, h'', payload]. */

@@ -71,7 +71,7 @@ static int parse_protected(const cbor_item_t *item, storage *st,
 {
     if (get_bytes(item, "protected header", 1, 64, &doc->protected_header, err) != 0)
         return -1;
-    if (att_cbor_load(doc->protected_header.data, doc->protected_header.len,
+    if (signer_cbor_load(doc->protected_header.data, doc->protected_header.len,
                       &st->protected_map, err) != 0)
         return signer_error_wrap(err, "malformed attestation document: protected header");
     const cbor_item_t *map = st->protected_map;
@@ -271,13 +271,13 @@ int signer_attestation_parse(const uint8_t *data, size_t len, signer_attestation
         len--;
         st->tagged = true;
     }
-    if (att_cbor_load(data, len, &st->envelope, err) != 0) {
+    if (signer_cbor_load(data, len, &st->envelope, err) != 0) {
         signer_error_wrap(err, "malformed attestation document");
         goto fail;
     }
     if (parse_envelope(st->envelope, st, doc, err) != 0)
         goto fail;
-    if (att_cbor_load(doc->payload.data, doc->payload.len, &st->payload, err) != 0) {
+    if (signer_cbor_load(doc->payload.data, doc->payload.len, &st->payload, err) != 0) {
         signer_error_wrap(err, "malformed attestation document: payload");
         goto fail;
     }

@@ -59,6 +59,7 @@ int signer_cbor_write_map(signer_buf *out, size_t entries, signer_error *err);
 int signer_cbor_write_text(signer_buf *out, const char *text, signer_error *err);
 int signer_cbor_write_bytes(signer_buf *out, const uint8_t *data, size_t len, signer_error *err);
 int signer_cbor_write_uint(signer_buf *out, uint64_t value, signer_error *err);
+int signer_cbor_write_int(signer_buf *out, int64_t value, signer_error *err);
 int signer_cbor_write_null(signer_buf *out, signer_error *err);
 int signer_cbor_write_bool(signer_buf *out, bool value, signer_error *err);
 int signer_cbor_write_array(signer_buf *out, size_t items, signer_error *err);

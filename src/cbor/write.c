@@ -69,3 +69,18 @@ int signer_cbor_write_array(signer_buf *out, size_t items, signer_error *err)
 {
     return write_head(out, cbor_encode_array_start, items, err);
 }
+
+int signer_cbor_write_int(signer_buf *out, int64_t value, signer_error *err)
+{
+    if (value >= 0)
+        return signer_cbor_write_uint(out, (uint64_t)value, err);
+    if (signer_buf_reserve(out, HEADER_MAX, err) != 0)
+        return -1;
+    /* CBOR stores a negative n as the unsigned -1 - n. */
+    size_t n = cbor_encode_negint((uint64_t)(-(value + 1)), out->data + out->len,
+                                  out->cap - out->len);
+    if (n == 0)
+        return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "CBOR encoding failed");
+    out->len += n;
+    return 0;
+}

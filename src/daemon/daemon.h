@@ -8,6 +8,7 @@
 
 #include "signer/buf.h"
 #include "signer/crypto.h"
+#include "signer/log.h"
 #include "signer/net.h"
 #include "signer/rpc.h"
 #include "signer/sealing.h"
@@ -21,23 +22,15 @@ typedef struct daemon_config {
     const char *nsm_spec;      /* /dev/nsm or sim:CONFIG */
     char kms_proxy[64];        /* vsock:$PROXY_CID:$PROXY_PORT unless --kms-proxy */
     bool print_measurements;   /* --print-measurements: print PCRs and exit */
-    uint32_t max_frame;       /* largest request payload accepted */
-    unsigned max_connections; /* concurrent sessions */
-    size_t max_keys;          /* keys per session */
+    uint32_t max_frame;        /* largest request payload accepted */
+    unsigned max_connections;  /* concurrent sessions */
+    size_t max_keys;           /* keys per session */
     int log_level;
 } daemon_config;
 
 /* Fills `cfg` from argv and the environment (LISTEN_PORT).  Returns 0 to
  * run, 1 when it printed help or the version, -1 on a usage error. */
 int daemon_options_parse(int argc, char **argv, daemon_config *cfg);
-
-/* ---- log.c: one line per event on stderr, never key material ---- */
-
-enum { LOG_QUIET = 0, LOG_ERROR = 1, LOG_WARN = 2, LOG_INFO = 3, LOG_DEBUG = 4 };
-
-void daemon_log_set_level(int level);
-bool daemon_log_enabled(int level);
-void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- keychain.c: a session's imported keys, in locked memory ---- */
 

@@ -7,7 +7,7 @@
 /* Turns a failure into an Err answer; the session goes on. */
 static int answer_err(session *s, const char *what, const signer_error *e)
 {
-    daemon_log(LOG_DEBUG, "%s %s -> Err: %s", s->peer, what, e->message);
+    signer_log(SIGNER_LOG_DEBUG, "%s %s -> Err: %s", s->peer, what, e->message);
     return rpc_encode_err(&s->out, e->message, NULL);
 }
 
@@ -151,7 +151,7 @@ int dispatch_request(session *s, const uint8_t *payload, size_t len)
         return answer_err(s, "request", &err);
     int rc = handle(s, &req, &err);
     if (rc == 0)
-        daemon_log(LOG_DEBUG, "%s %s -> Ok", s->peer, rpc_call_name(req.call));
+        signer_log(SIGNER_LOG_DEBUG, "%s %s -> Ok", s->peer, rpc_call_name(req.call));
     else
         rc = answer_err(s, rpc_call_name(req.call), &err);
     rpc_request_free(&req);

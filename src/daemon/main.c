@@ -38,29 +38,29 @@ static int start_sealing(daemon_config *cfg, nsm **m)
     bool kms = strcmp(cfg->sealing->name, "kms") == 0;
     if (kms || cfg->print_measurements) {
         if (nsm_open(cfg->nsm_spec, m, &err) != 0) {
-            daemon_log(LOG_ERROR, "%s", err.message);
+            signer_log(SIGNER_LOG_ERROR, "%s", err.message);
             return -1;
         }
         /* Keys come from getrandom(); make it draw on the NSM as well. */
         if (nsm_seed_kernel_random(*m, 256, &err) != 0)
-            daemon_log(LOG_WARN, "%s", err.message);
+            signer_log(SIGNER_LOG_WARN, "%s", err.message);
         cfg->settings.nsm = *m;
     }
     if (cfg->print_measurements)
         return 0;
     if (sealing_backend_start(cfg->sealing, &cfg->settings, &err) != 0) {
-        daemon_log(LOG_ERROR, "sealing backend %s: %s", cfg->sealing->name, err.message);
+        signer_log(SIGNER_LOG_ERROR, "sealing backend %s: %s", cfg->sealing->name, err.message);
         return -1;
     }
     if (kms)
-        daemon_log(LOG_INFO, "sealing with KMS (endpoint %s, %s%s), NSM %s%s",
+        signer_log(SIGNER_LOG_INFO, "sealing with KMS (endpoint %s, %s%s), NSM %s%s",
                    cfg->settings.kms.endpoint ? cfg->settings.kms.endpoint : "by region",
                    cfg->settings.kms.proxy ? "through " : "direct",
                    cfg->settings.kms.proxy ? cfg->settings.kms.proxy : "", cfg->nsm_spec,
                    nsm_is_simulated(*m) ? " (SIMULATED: development only)" : "");
     else
-        daemon_log(LOG_WARN, "SEALING IS OFF (--sealing passthrough): sealed keys are the "
-                             "plaintext private keys. Use only for tests and mock mode.");
+        signer_log(SIGNER_LOG_WARN, "SEALING IS OFF (--sealing passthrough): sealed keys are the "
+                                    "plaintext private keys. Use only for tests and mock mode.");
     return 0;
 }
 
@@ -70,10 +70,10 @@ int main(int argc, char **argv)
     int rc = daemon_options_parse(argc, argv, &cfg);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : 2;
-    daemon_log_set_level(cfg.log_level);
+    signer_log_setup("enclave-signer", cfg.log_level);
     signer_error err;
     if (signer_crypto_init(&err) != 0) {
-        daemon_log(LOG_ERROR, "crypto initialisation failed: %s", err.message);
+        signer_log(SIGNER_LOG_ERROR, "crypto initialisation failed: %s", err.message);
         return EXIT_FAILURE;
     }
     nsm *m = NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "signer/process.h"
 
 #define DEFAULT_LISTEN_PORT 2000
 #define DEFAULT_MAX_CONNECTIONS 1024
@@ -41,30 +42,6 @@ static void usage(FILE *f)
             "  --version              print the version\n",
             DEFAULT_LISTEN_PORT, RPC_FRAME_DEFAULT_MAX, RPC_FRAME_LIMIT, DEFAULT_MAX_CONNECTIONS,
             DEFAULT_MAX_KEYS);
-}
-
-static int parse_count(const char *opt, const char *s, unsigned long long min,
-                       unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
-        fprintf(stderr, "enclave-signer: %s wants a number from %llu to %llu, not \"%s\"\n", opt,
-                min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_level(const char *s)
-{
-    static const char *const names[] = {"quiet", "error", "warn", "info", "debug"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
 }
 
 static int default_listen(net_address *out)
@@ -134,7 +111,7 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
     cfg->max_frame = RPC_FRAME_DEFAULT_MAX;
     cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
     cfg->max_keys = DEFAULT_MAX_KEYS;
-    cfg->log_level = LOG_INFO;
+    cfg->log_level = SIGNER_LOG_INFO;
     default_kms(cfg);
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -142,22 +119,24 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
         case OPT_LISTEN: listen = optarg; break;
         case OPT_SEALING: sealing = optarg; break;
         case OPT_MAX_FRAME:
-            if (parse_count("--max-frame", optarg, 64, RPC_FRAME_LIMIT, &v) != 0)
+            if (signer_option_number("enclave-signer", "--max-frame", optarg, 64, RPC_FRAME_LIMIT,
+                                     &v) != 0)
                 return -1;
             cfg->max_frame = (uint32_t)v;
             break;
         case OPT_MAX_CONN:
-            if (parse_count("--max-connections", optarg, 1, 1u << 20, &v) != 0)
+            if (signer_option_number("enclave-signer", "--max-connections", optarg, 1, 1u << 20,
+                                     &v) != 0)
                 return -1;
             cfg->max_connections = (unsigned)v;
             break;
         case OPT_MAX_KEYS:
-            if (parse_count("--max-keys", optarg, 1, 1u << 24, &v) != 0)
+            if (signer_option_number("enclave-signer", "--max-keys", optarg, 1, 1u << 24, &v) != 0)
                 return -1;
             cfg->max_keys = (size_t)v;
             break;
         case OPT_LOG:
-            if ((cfg->log_level = parse_level(optarg)) < 0) {
+            if ((cfg->log_level = signer_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "enclave-signer: unknown log level \"%s\"\n", optarg);
                 return -1;
             }
@@ -170,7 +149,8 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
         case OPT_KMS_REGION: cfg->settings.default_region = optarg; break;
         case OPT_CA_FILE: cfg->settings.kms.ca_file = optarg; break;
         case OPT_KMS_TIMEOUT:
-            if (parse_count("--kms-timeout", optarg, 100, 600000, &v) != 0)
+            if (signer_option_number("enclave-signer", "--kms-timeout", optarg, 100, 600000, &v) !=
+                0)
                 return -1;
             cfg->settings.kms.request_timeout_ms = (long)v;
             break;

@@ -3,13 +3,11 @@
  * finish the request it is on, then exit). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "signer/process.h"
 
 #define SESSION_STACK_BYTES (512u * 1024)
 #define SHUTDOWN_GRACE_SECONDS 5
@@ -33,22 +32,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t all_done = PTHREAD_COND_INITIALIZER;
 static connection *active;
 static unsigned active_count;
-static int stop_pipe[2] = {-1, -1};
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    ssize_t n = write(stop_pipe[1], "x", 1);
-    (void)n;
-    errno = saved;
-}
 
 static void *connection_thread(void *arg)
 {
     connection *c = arg;
     session_serve(c->fd, c->cfg, c->peer);
-    daemon_log(LOG_INFO, "%s: closed", c->peer);
+    signer_log(SIGNER_LOG_INFO, "%s: closed", c->peer);
     pthread_mutex_lock(&lock);
     if (c->prev)
         c->prev->next = c->next;
@@ -94,7 +83,7 @@ static void start_session(const daemon_config *cfg, int fd, const struct sockadd
 {
     connection *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        daemon_log(LOG_ERROR, "out of memory: dropping a connection");
+        signer_log(SIGNER_LOG_ERROR, "out of memory: dropping a connection");
         close(fd);
         return;
     }
@@ -108,7 +97,7 @@ static void start_session(const daemon_config *cfg, int fd, const struct sockadd
     pthread_mutex_lock(&lock);
     if (active_count >= cfg->max_connections) {
         pthread_mutex_unlock(&lock);
-        daemon_log(LOG_WARN, "%s: refused, %u sessions already open", c->peer,
+        signer_log(SIGNER_LOG_WARN, "%s: refused, %u sessions already open", c->peer,
                    cfg->max_connections);
         close(fd);
         free(c);
@@ -127,13 +116,13 @@ static void start_session(const daemon_config *cfg, int fd, const struct sockadd
             active->prev = NULL;
         active_count--;
         pthread_mutex_unlock(&lock);
-        daemon_log(LOG_ERROR, "%s: cannot start a thread: %s", c->peer, strerror(rc));
+        signer_log(SIGNER_LOG_ERROR, "%s: cannot start a thread: %s", c->peer, strerror(rc));
         close(fd);
         free(c);
         return;
     }
     pthread_mutex_unlock(&lock);
-    daemon_log(LOG_INFO, "%s: connected", c->peer);
+    signer_log(SIGNER_LOG_INFO, "%s: connected", c->peer);
 }
 
 /* Ends reading on every session: each one answers what it has already
@@ -152,47 +141,35 @@ static void drain_sessions(void)
     unsigned left = active_count;
     pthread_mutex_unlock(&lock);
     if (left > 0)
-        daemon_log(LOG_WARN, "%u sessions still busy at exit", left);
-}
-
-static int install_signals(void)
-{
-    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
+        signer_log(SIGNER_LOG_WARN, "%u sessions still busy at exit", left);
 }
 
 int server_run(const daemon_config *cfg)
 {
     signer_error err;
-    if (install_signals() != 0) {
-        daemon_log(LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
+    int stop_fd = signer_stop_signal_fd(&err);
+    if (stop_fd < 0) {
+        signer_log(SIGNER_LOG_ERROR, "cannot install signal handlers: %s", err.message);
         return -1;
     }
     int lfd = net_listen(&cfg->listen, 512, &err);
     if (lfd < 0) {
-        daemon_log(LOG_ERROR, "%s", err.message);
+        signer_log(SIGNER_LOG_ERROR, "%s", err.message);
         return -1;
     }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, SESSION_STACK_BYTES);
-    daemon_log(LOG_INFO, "listening on %s (sealing: %s)", cfg->listen.text, cfg->sealing->name);
+    signer_log(SIGNER_LOG_INFO, "listening on %s (sealing: %s)", cfg->listen.text,
+               cfg->sealing->name);
 
-    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_pipe[0], .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
     for (;;) {
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            daemon_log(LOG_ERROR, "poll: %s", strerror(errno));
+            signer_log(SIGNER_LOG_ERROR, "poll: %s", strerror(errno));
             break;
         }
         if (fds[1].revents)
@@ -204,19 +181,19 @@ int server_run(const daemon_config *cfg)
             /* Out of descriptors or a connection reset before accept:
              * back off briefly and keep serving. */
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                daemon_log(LOG_WARN, "accept: %s", strerror(errno));
+                signer_log(SIGNER_LOG_WARN, "accept: %s", strerror(errno));
                 poll(NULL, 0, 10);
             }
             continue;
         }
         start_session(cfg, fd, &ss, &attr);
     }
-    daemon_log(LOG_INFO, "stopping: no new connections, finishing open sessions");
+    signer_log(SIGNER_LOG_INFO, "stopping: no new connections, finishing open sessions");
     close(lfd);
     if (cfg->listen.family == AF_UNIX)
         unlink(((const struct sockaddr_un *)&cfg->listen.storage)->sun_path);
     drain_sessions();
     pthread_attr_destroy(&attr);
-    daemon_log(LOG_INFO, "stopped");
+    signer_log(SIGNER_LOG_INFO, "stopped");
     return 0;
 }

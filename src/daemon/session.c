@@ -20,7 +20,7 @@ static int flush(session *s)
     int rc = net_write_all(s->fd, s->out.data, s->out.len, &err);
     signer_buf_clear(&s->out); /* wipes: answers may hold sealed keys */
     if (rc != 0)
-        daemon_log(LOG_INFO, "%s: %s", s->peer, err.message);
+        signer_log(SIGNER_LOG_INFO, "%s: %s", s->peer, err.message);
     return rc;
 }
 
@@ -31,7 +31,7 @@ static int reject_oversize(session *s, uint32_t len)
     char msg[128];
     snprintf(msg, sizeof(msg), "frame of %u bytes exceeds the limit of %u bytes", len,
              s->cfg->max_frame);
-    daemon_log(LOG_INFO, "%s: %s", s->peer, msg);
+    signer_log(SIGNER_LOG_INFO, "%s: %s", s->peer, msg);
     s->skip = len;
     return rpc_encode_err(&s->out, msg, NULL);
 }
@@ -95,7 +95,7 @@ static void session_loop(session *s)
         if (flush(s) != 0)
             break;
         if (prepare_read(s, &err) != 0) {
-            daemon_log(LOG_WARN, "%s: %s", s->peer, err.message);
+            signer_log(SIGNER_LOG_WARN, "%s: %s", s->peer, err.message);
             break;
         }
         ssize_t n = read(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len);
@@ -103,9 +103,9 @@ static void session_loop(session *s)
             continue;
         if (n <= 0) {
             if (n < 0)
-                daemon_log(LOG_INFO, "%s: read: %s", s->peer, strerror(errno));
+                signer_log(SIGNER_LOG_INFO, "%s: read: %s", s->peer, strerror(errno));
             else if (s->in.len - s->in_pos > 0 || s->skip > 0)
-                daemon_log(LOG_INFO, "%s: disconnected in the middle of a frame", s->peer);
+                signer_log(SIGNER_LOG_INFO, "%s: disconnected in the middle of a frame", s->peer);
             break;
         }
         s->in.len += (size_t)n;
@@ -122,7 +122,7 @@ void session_serve(int fd, const daemon_config *cfg, const char *peer)
     keychain_init(&s.keys, cfg->max_keys);
     s.scratch = signer_secure_alloc(sizeof(signer_key));
     if (s.scratch == NULL)
-        daemon_log(LOG_ERROR, "%s: out of memory", s.peer);
+        signer_log(SIGNER_LOG_ERROR, "%s: out of memory", s.peer);
     else
         session_loop(&s);
     sealer_close(s.sealer);

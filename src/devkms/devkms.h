@@ -17,17 +17,18 @@
 #include "signer/attestation.h"
 #include "signer/buf.h"
 #include "signer/error.h"
+#include "signer/log.h"
 
-#define KMS_KEY_ID_LEN 36           /* a UUID: 8-4-4-4-12 hex digits */
-#define KMS_MATERIAL_BYTES 32       /* AES-256 key material of a KMS key */
-#define KMS_PLAINTEXT_MAX 4096      /* Encrypt's limit */
-#define KMS_CIPHERTEXT_MAX 6144     /* Decrypt's limit */
-#define KMS_POLICY_MAX 32768        /* key policy document, bytes */
+#define KMS_KEY_ID_LEN 36       /* a UUID: 8-4-4-4-12 hex digits */
+#define KMS_MATERIAL_BYTES 32   /* AES-256 key material of a KMS key */
+#define KMS_PLAINTEXT_MAX 4096  /* Encrypt's limit */
+#define KMS_CIPHERTEXT_MAX 6144 /* Decrypt's limit */
+#define KMS_POLICY_MAX 32768    /* key policy document, bytes */
 #define KMS_ALIAS_MAX 256
-#define KMS_DATA_KEY_MAX 1024       /* GenerateDataKey / GenerateRandom */
-#define KMS_CONTEXT_MAX 64          /* encryption context pairs */
+#define KMS_DATA_KEY_MAX 1024 /* GenerateDataKey / GenerateRandom */
+#define KMS_CONTEXT_MAX 64    /* encryption context pairs */
 #define KMS_CONTEXT_BYTES_MAX 8192
-#define KMS_REQUEST_MAX (1u << 20)  /* largest request body read */
+#define KMS_REQUEST_MAX (1u << 20) /* largest request body read */
 #define KMS_DEFAULT_REGION "us-east-1"
 #define KMS_DEFAULT_ACCOUNT "111122223333"
 
@@ -49,8 +50,6 @@ int kms_fail_internal(kms_error *e, const signer_error *err);
 
 /* ---- configuration (options.c) -------------------------------------------- */
 
-enum { DEVKMS_LOG_QUIET, DEVKMS_LOG_ERROR, DEVKMS_LOG_WARN, DEVKMS_LOG_INFO, DEVKMS_LOG_DEBUG };
-
 typedef struct devkms_config {
     char listen_host[256];
     uint16_t listen_port;
@@ -60,7 +59,7 @@ typedef struct devkms_config {
     const char *master_key;       /* path; NULL: <state>/master.key */
     const char *account_id;
     uint64_t max_document_age_ms;
-    unsigned day_seconds;         /* length of a "day" of a deletion window */
+    unsigned day_seconds; /* length of a "day" of a deletion window */
     unsigned max_connections;
     int log_level;
 } devkms_config;
@@ -68,12 +67,6 @@ typedef struct devkms_config {
 /* Returns 0 to run, 1 when it printed help or the version, -1 on a usage
  * error (already reported on stderr). */
 int devkms_options_parse(int argc, char **argv, devkms_config *cfg);
-
-/* ---- log.c ------------------------------------------------------------------ */
-
-void devkms_log_set_level(int level);
-bool devkms_log_enabled(int level);
-void devkms_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- files.c: whole-file reads and crash-safe writes ------------------------ */
 
@@ -103,8 +96,8 @@ int devkms_tls_prepare(const char *state_dir, signer_buf *cert_pem, signer_buf *
 
 /* Creates or loads credentials.json; `region` (may be NULL) overrides and
  * is written back so the file always says what the server accepts. */
-int devkms_credentials_prepare(const char *state_dir, const char *region,
-                               devkms_credentials *out, signer_error *err);
+int devkms_credentials_prepare(const char *state_dir, const char *region, devkms_credentials *out,
+                               signer_error *err);
 
 /* ---- keyring.c: the master key and key material at rest -------------------- */
 
@@ -140,8 +133,8 @@ typedef struct kms_key_row {
     kms_key_state state;
     int64_t deletion_ms; /* PendingDeletion only */
     int pending_days;
-    char *policy;        /* malloc'd */
-    signer_buf wrapped;  /* key material under the master key */
+    char *policy;       /* malloc'd */
+    signer_buf wrapped; /* key material under the master key */
 } kms_key_row;
 
 void kms_key_row_free(kms_key_row *row);
@@ -162,10 +155,9 @@ void kms_store_close(kms_store *s);
 int kms_store_key_insert(kms_store *s, const kms_key_row *row, signer_error *err);
 int kms_store_key_get(kms_store *s, const char *id, kms_key_row *row, bool *found,
                       signer_error *err);
-int kms_store_key_set_state(kms_store *s, const char *id, kms_key_state state,
-                            int64_t deletion_ms, int pending_days, signer_error *err);
-int kms_store_key_set_policy(kms_store *s, const char *id, const char *policy,
-                             signer_error *err);
+int kms_store_key_set_state(kms_store *s, const char *id, kms_key_state state, int64_t deletion_ms,
+                            int pending_days, signer_error *err);
+int kms_store_key_set_policy(kms_store *s, const char *id, const char *policy, signer_error *err);
 /* Deletes the keys whose deletion date has passed, with their aliases. */
 int kms_store_purge_expired(kms_store *s, int64_t now_ms, signer_error *err);
 /* Deletes a key and every alias pointing at it. */
@@ -174,12 +166,11 @@ int kms_store_key_delete(kms_store *s, const char *id, signer_error *err);
 int kms_store_key_list(kms_store *s, const char *after, size_t limit,
                        char (*ids)[KMS_KEY_ID_LEN + 1], size_t *count, bool *more,
                        signer_error *err);
-int kms_store_alias_insert(kms_store *s, const kms_alias_row *row, bool *exists,
-                           signer_error *err);
+int kms_store_alias_insert(kms_store *s, const kms_alias_row *row, bool *exists, signer_error *err);
 int kms_store_alias_get(kms_store *s, const char *name, kms_alias_row *row, bool *found,
                         signer_error *err);
-int kms_store_alias_update(kms_store *s, const char *name, const char *key_id,
-                           int64_t updated_ms, bool *found, signer_error *err);
+int kms_store_alias_update(kms_store *s, const char *name, const char *key_id, int64_t updated_ms,
+                           bool *found, signer_error *err);
 int kms_store_alias_delete(kms_store *s, const char *name, bool *found, signer_error *err);
 /* Up to `limit` aliases (of `key_id`, or all when NULL) after `after`. */
 int kms_store_alias_list(kms_store *s, const char *key_id, const char *after, size_t limit,
@@ -214,8 +205,8 @@ typedef struct kms_policy_request {
     const char *action;    /* "kms:Decrypt" */
     const char *principal; /* the caller's ARN */
     const char *account_id;
-    const char *resource;  /* the key's ARN */
-    size_t count;          /* condition keys known for this request */
+    const char *resource; /* the key's ARN */
+    size_t count;         /* condition keys known for this request */
     const char *keys[KMS_POLICY_CONDITIONS_MAX];
     const char *values[KMS_POLICY_CONDITIONS_MAX];
 } kms_policy_request;
@@ -285,12 +276,12 @@ typedef struct kms_opt_bool {
 /* The typed arguments of any operation; strings point into the request's
  * JSON tree, byte fields are decoded copies (wiped on free). */
 typedef struct kms_args {
-    const char *key_id;     /* KeyId, or TargetKeyId */
+    const char *key_id; /* KeyId, or TargetKeyId */
     const char *alias_name;
     const char *description;
     const char *policy;
     const char *policy_name;
-    const char *key_spec;   /* CreateKey and GenerateDataKey */
+    const char *key_spec; /* CreateKey and GenerateDataKey */
     const char *customer_master_key_spec;
     const char *key_usage;
     const char *origin;
@@ -344,8 +335,8 @@ void kms_attested_free(kms_attested *a);
 int kms_attested_conditions(kms_attested *a, kms_policy_request *req);
 /* CiphertextForRecipient: BER CMS EnvelopedData, the content key wrapped
  * with RSAES-OAEP SHA-256 for the document's key, AES-256-CBC content. */
-int kms_recipient_seal(const kms_attested *a, const uint8_t *plaintext, size_t len,
-                       signer_buf *out, kms_error *e);
+int kms_recipient_seal(const kms_attested *a, const uint8_t *plaintext, size_t len, signer_buf *out,
+                       kms_error *e);
 
 /* ---- the server's state and operations (ops.c, ops_*.c) -------------------- */
 

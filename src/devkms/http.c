@@ -264,7 +264,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     double ms = (double)(end.tv_sec - rc->start.tv_sec) * 1e3 +
                 (double)(end.tv_nsec - rc->start.tv_nsec) / 1e6;
     /* Never plaintext or key material: the operation, the key, the outcome. */
-    devkms_log(DEVKMS_LOG_INFO, "op=%s key=%s outcome=%s status=%d latency_ms=%.1f%s",
+    signer_log(SIGNER_LOG_INFO, "op=%s key=%s outcome=%s status=%d latency_ms=%.1f%s",
                rc->op, rc->key_id[0] ? rc->key_id : "-", rc->outcome, rc->status, ms,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
     signer_buf_free(&rc->body); /* may hold plaintext */
@@ -281,7 +281,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n > 0 && line[n - 1] == '\n')
         line[--n] = '\0';
-    devkms_log(DEVKMS_LOG_DEBUG, "http: %s", line);
+    signer_log(SIGNER_LOG_DEBUG, "http: %s", line);
 }
 
 /* Binds HOST:PORT (port 0: any free port). */

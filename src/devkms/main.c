@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     int rc = devkms_options_parse(argc, argv, &kms.cfg);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    devkms_log_set_level(kms.cfg.log_level);
+    signer_log_setup("devkms", kms.cfg.log_level);
     umask(077); /* the database and the keys are for this user only */
     json_set_alloc_funcs(json_alloc, json_release);
     json_object_seed(0); /* before any thread: jansson seeds its hashes lazily */
@@ -132,11 +132,11 @@ int main(int argc, char **argv)
     printf("devkms: ready at https://%s%s%s:%u (region %s, state %s)\n", v6 ? "[" : "", host,
            v6 ? "]" : "", port, kms.creds.region, kms.cfg.state_dir);
     fflush(stdout);
-    devkms_log(DEVKMS_LOG_INFO, "serving https://%s%s%s:%u, region %s, account %s",
+    signer_log(SIGNER_LOG_INFO, "serving https://%s%s%s:%u, region %s, account %s",
                v6 ? "[" : "", host, v6 ? "]" : "", port, kms.creds.region, kms.cfg.account_id);
     int sig = 0;
     sigwait(&stop, &sig);
-    devkms_log(DEVKMS_LOG_INFO, "stopping (signal %d)", sig);
+    signer_log(SIGNER_LOG_INFO, "stopping (signal %d)", sig);
     status = 0;
 out:
     devkms_server_stop(server);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devkms.h"
+#include "signer/process.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define DEFAULT_DOCUMENT_AGE_S 300
@@ -40,21 +41,6 @@ static void usage(FILE *f)
             DEFAULT_MAX_CONNECTIONS);
 }
 
-static int parse_number(const char *opt, const char *s, unsigned long long min,
-                        unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
-        fprintf(stderr, "devkms: %s wants a number from %llu to %llu, not \"%s\"\n", opt, min,
-                max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* HOST:PORT, [V6]:PORT. */
 static int parse_listen(const char *s, devkms_config *cfg)
 {
@@ -74,21 +60,12 @@ static int parse_listen(const char *s, devkms_config *cfg)
         return -1;
     }
     unsigned long long port;
-    if (parse_number("--listen port", colon + 1, 0, 65535, &port) != 0)
+    if (signer_option_number("devkms", "--listen port", colon + 1, 0, 65535, &port) != 0)
         return -1;
     memcpy(cfg->listen_host, host, host_len);
     cfg->listen_host[host_len] = '\0';
     cfg->listen_port = (uint16_t)port;
     return 0;
-}
-
-static int parse_level(const char *s)
-{
-    static const char *const names[] = {"quiet", "error", "warn", "info", "debug"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
 }
 
 static bool valid_account(const char *s)
@@ -114,8 +91,19 @@ static bool valid_region(const char *s)
 
 int devkms_options_parse(int argc, char **argv, devkms_config *cfg)
 {
-    enum { OPT_LISTEN = 256, OPT_STATE, OPT_REGION, OPT_ROOT, OPT_MASTER, OPT_ACCOUNT,
-           OPT_DOC_AGE, OPT_DAY, OPT_MAX_CONN, OPT_LOG, OPT_VERSION };
+    enum {
+        OPT_LISTEN = 256,
+        OPT_STATE,
+        OPT_REGION,
+        OPT_ROOT,
+        OPT_MASTER,
+        OPT_ACCOUNT,
+        OPT_DOC_AGE,
+        OPT_DAY,
+        OPT_MAX_CONN,
+        OPT_LOG,
+        OPT_VERSION
+    };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"state", required_argument, NULL, OPT_STATE},
@@ -136,7 +124,7 @@ int devkms_options_parse(int argc, char **argv, devkms_config *cfg)
     cfg->max_document_age_ms = DEFAULT_DOCUMENT_AGE_S * 1000ull;
     cfg->day_seconds = 86400;
     cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
-    cfg->log_level = DEVKMS_LOG_INFO;
+    cfg->log_level = SIGNER_LOG_INFO;
     if (parse_listen(DEFAULT_LISTEN, cfg) != 0)
         return -1;
     unsigned long long v;
@@ -166,22 +154,22 @@ int devkms_options_parse(int argc, char **argv, devkms_config *cfg)
             cfg->account_id = optarg;
             break;
         case OPT_DOC_AGE:
-            if (parse_number("--max-document-age", optarg, 1, 86400, &v) != 0)
+            if (signer_option_number("devkms", "--max-document-age", optarg, 1, 86400, &v) != 0)
                 return -1;
             cfg->max_document_age_ms = v * 1000;
             break;
         case OPT_DAY:
-            if (parse_number("--day-seconds", optarg, 1, 86400, &v) != 0)
+            if (signer_option_number("devkms", "--day-seconds", optarg, 1, 86400, &v) != 0)
                 return -1;
             cfg->day_seconds = (unsigned)v;
             break;
         case OPT_MAX_CONN:
-            if (parse_number("--max-connections", optarg, 1, 4096, &v) != 0)
+            if (signer_option_number("devkms", "--max-connections", optarg, 1, 4096, &v) != 0)
                 return -1;
             cfg->max_connections = (unsigned)v;
             break;
         case OPT_LOG:
-            if ((cfg->log_level = parse_level(optarg)) < 0) {
+            if ((cfg->log_level = signer_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "devkms: unknown log level \"%s\"\n", optarg);
                 return -1;
             }

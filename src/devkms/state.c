@@ -134,7 +134,7 @@ static int prepare_ca(const pem_paths *p, X509 **ca, EVP_PKEY **ca_key, bool *fr
         return signer_error_set(err, SIGNER_ERR_CRYPTO, "cannot create the development CA");
     if (write_pem(p->ca_key, NULL, *ca_key, err) != 0 || write_pem(p->ca, *ca, NULL, err) != 0)
         return -1;
-    devkms_log(DEVKMS_LOG_INFO, "created a development CA in %s", p->ca);
+    signer_log(SIGNER_LOG_INFO, "created a development CA in %s", p->ca);
     *fresh = true;
     return 0;
 }
@@ -176,7 +176,7 @@ int devkms_tls_prepare(const char *state_dir, signer_buf *cert_pem, signer_buf *
         }
         if (write_pem(p.key, NULL, key, err) != 0 || write_pem(p.cert, cert, NULL, err) != 0)
             goto out;
-        devkms_log(DEVKMS_LOG_INFO, "issued a TLS certificate for localhost in %s", p.cert);
+        signer_log(SIGNER_LOG_INFO, "issued a TLS certificate for localhost in %s", p.cert);
     }
     if (devkms_file_read(p.cert, 65536, cert_pem, err) != 0 ||
         devkms_file_read(p.key, 65536, key_pem, err) != 0 ||

@@ -164,26 +164,32 @@ int nsm_describe(nsm *m, nsm_description *out, signer_error *err)
 
 int nsm_seed_kernel_random(nsm *m, size_t len, signer_error *err)
 {
-    struct {
-        struct rand_pool_info info;
-        uint8_t bytes[512];
-    } pool;
-    if (len > sizeof(pool.bytes))
-        len = sizeof(pool.bytes);
-    if (nsm_get_random(m, pool.bytes, len, err) != 0)
+    if (len > 512)
+        len = 512;
+    size_t size = sizeof(struct rand_pool_info) + len;
+    struct rand_pool_info *pool = calloc(1, size);
+    if (pool == NULL)
+        return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory");
+    uint8_t *bytes = (uint8_t *)pool->buf;
+    int rc = nsm_get_random(m, bytes, len, err);
+    if (rc != 0) {
+        signer_wipe(pool, size);
+        free(pool);
         return -1;
-    pool.info.entropy_count = (int)(len * 8);
-    pool.info.buf_size = (int)len;
+    }
+    pool->entropy_count = (int)(len * 8);
+    pool->buf_size = (int)len;
     int fd = open("/dev/random", O_WRONLY | O_CLOEXEC);
-    int rc = fd < 0 ? -1 : 0;
+    rc = fd < 0 ? -1 : 0;
     /* Credited entropy needs CAP_SYS_ADMIN (as in an enclave's init);
      * without it, writing still mixes the bytes into the pool. */
-    if (rc == 0 && ioctl(fd, RNDADDENTROPY, &pool) != 0)
-        rc = write(fd, pool.bytes, len) == (ssize_t)len ? 0 : -1;
+    if (rc == 0 && ioctl(fd, RNDADDENTROPY, pool) != 0)
+        rc = write(fd, bytes, len) == (ssize_t)len ? 0 : -1;
     int e = errno;
     if (fd >= 0)
         close(fd);
-    signer_wipe(&pool, sizeof(pool));
+    signer_wipe(pool, size);
+    free(pool);
     if (rc != 0)
         return signer_error_set(err, SIGNER_ERR_IO, "cannot feed /dev/random: %s", strerror(e));
     return 0;

@@ -1,5 +1,4 @@
 /* signer-proxy: forwards the enclave's KMS streams to one allowed host. */
-#include <errno.h>
 #include <getopt.h>
 #include <linux/vm_sockets.h>
 #include <stdio.h>
@@ -7,6 +6,7 @@
 #include <string.h>
 
 #include "proxy.h"
+#include "signer/process.h"
 
 static void usage(FILE *f)
 {
@@ -29,19 +29,6 @@ static void usage(FILE *f)
         "  -h, --help             this text\n");
 }
 
-static int parse_uint(const char *opt, const char *s, unsigned max, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v == 0 || v > max) {
-        fprintf(stderr, "signer-proxy: %s wants a number from 1 to %u\n", opt, max);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     enum { OPT_LISTEN = 256, OPT_REMOTE, OPT_ALLOW, OPT_ALLOWLIST, OPT_MAX, OPT_TIMEOUT };
@@ -59,6 +46,7 @@ int main(int argc, char **argv)
     static proxy_config cfg;
     static proxy_allowlist allow;
     signer_error err;
+    unsigned long long v;
     const char *listen = NULL;
     char default_listen[32];
     cfg.max_connections = 1024;
@@ -87,12 +75,16 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_MAX:
-            if (parse_uint("--max-connections", optarg, 1u << 20, &cfg.max_connections) != 0)
+            if (signer_option_number("signer-proxy", "--max-connections", optarg, 1, 1u << 20,
+                                     &v) != 0)
                 return 2;
+            cfg.max_connections = (unsigned)v;
             break;
         case OPT_TIMEOUT:
-            if (parse_uint("--connect-timeout", optarg, 600000, &cfg.connect_timeout_ms) != 0)
+            if (signer_option_number("signer-proxy", "--connect-timeout", optarg, 1, 600000, &v) !=
+                0)
                 return 2;
+            cfg.connect_timeout_ms = (unsigned)v;
             break;
         case 'v': cfg.verbose = true; break;
         case 'h': usage(stdout); return 0;
@@ -121,5 +113,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "signer-proxy: --listen: %s\n", err.message);
         return 2;
     }
+    signer_log_setup("signer-proxy", SIGNER_LOG_INFO);
     return proxy_serve(&cfg) == 0 ? 0 : 1;
 }

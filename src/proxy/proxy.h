@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "signer/error.h"
+#include "signer/log.h"
 #include "signer/net.h"
 
 #define PROXY_ALLOWLIST_MAX 64
@@ -41,7 +42,5 @@ void proxy_relay(int client, const proxy_config *cfg, const char *peer);
 
 /* Accepts streams until SIGTERM/SIGINT, one thread each. */
 int proxy_serve(const proxy_config *cfg);
-
-void proxy_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

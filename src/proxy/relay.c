@@ -81,13 +81,13 @@ void proxy_relay(int client, const proxy_config *cfg, const char *peer)
     signer_error err;
     int remote = connect_remote(cfg, &err);
     if (remote < 0) {
-        proxy_log("%s: %s", peer, err.message);
+        signer_log(SIGNER_LOG_INFO, "%s: %s", peer, err.message);
         close(client);
         return;
     }
     direction *up = malloc(sizeof(*up)), *down = malloc(sizeof(*down));
     if (up == NULL || down == NULL) {
-        proxy_log("%s: out of memory", peer);
+        signer_log(SIGNER_LOG_INFO, "%s: out of memory", peer);
         goto out;
     }
     *up = zero;
@@ -112,7 +112,8 @@ void proxy_relay(int client, const proxy_config *cfg, const char *peer)
         }
     }
     if (cfg->verbose)
-        proxy_log("%s: %s (%llu bytes up, %llu down)", peer, why, up->bytes, down->bytes);
+        signer_log(SIGNER_LOG_INFO, "%s: %s (%llu bytes up, %llu down)", peer, why, up->bytes,
+                   down->bytes);
 out:
     free(up);
     free(down);

@@ -2,20 +2,17 @@
  * stop on SIGTERM/SIGINT. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "proxy.h"
+#include "signer/process.h"
 
 #define STREAM_STACK_BYTES (256u * 1024)
 
@@ -26,31 +23,6 @@ typedef struct stream {
 } stream;
 
 static atomic_uint open_streams;
-static int stop_pipe[2] = {-1, -1};
-
-void proxy_log(const char *fmt, ...)
-{
-    char line[512];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ signer-proxy ", &tm);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s\n", line);
-}
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    ssize_t n = write(stop_pipe[1], "x", 1);
-    (void)n;
-    errno = saved;
-}
 
 static void *stream_thread(void *arg)
 {
@@ -82,7 +54,8 @@ static void start_stream(const proxy_config *cfg, int fd, const struct sockaddr_
 {
     stream *s = calloc(1, sizeof(*s));
     if (s == NULL || atomic_load(&open_streams) >= cfg->max_connections) {
-        proxy_log("refusing a stream: %s", s ? "too many open streams" : "out of memory");
+        signer_log(SIGNER_LOG_INFO, "refusing a stream: %s",
+                   s ? "too many open streams" : "out of memory");
         free(s);
         close(fd);
         return;
@@ -95,37 +68,34 @@ static void start_stream(const proxy_config *cfg, int fd, const struct sockaddr_
     int rc = pthread_create(&tid, attr, stream_thread, s);
     if (rc != 0) {
         atomic_fetch_sub(&open_streams, 1);
-        proxy_log("%s: cannot start a thread: %s", s->peer, strerror(rc));
+        signer_log(SIGNER_LOG_INFO, "%s: cannot start a thread: %s", s->peer, strerror(rc));
         close(fd);
         free(s);
         return;
     }
     if (cfg->verbose)
-        proxy_log("%s: forwarding to %s", s->peer, cfg->remote);
+        signer_log(SIGNER_LOG_INFO, "%s: forwarding to %s", s->peer, cfg->remote);
 }
 
 int proxy_serve(const proxy_config *cfg)
 {
     signer_error err;
-    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    int stop_fd = signer_stop_signal_fd(&err);
+    if (stop_fd < 0) {
+        signer_log(SIGNER_LOG_ERROR, "%s", err.message);
         return -1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    }
     int lfd = net_listen(&cfg->listen, 512, &err);
     if (lfd < 0) {
-        proxy_log("%s", err.message);
+        signer_log(SIGNER_LOG_INFO, "%s", err.message);
         return -1;
     }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, STREAM_STACK_BYTES);
-    proxy_log("listening on %s, forwarding to %s", cfg->listen.text, cfg->remote);
-    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_pipe[0], .events = POLLIN}};
+    signer_log(SIGNER_LOG_INFO, "listening on %s, forwarding to %s", cfg->listen.text, cfg->remote);
+    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
     for (;;) {
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
@@ -148,6 +118,6 @@ int proxy_serve(const proxy_config *cfg)
     if (cfg->listen.family == AF_UNIX)
         unlink(cfg->listen.text + strlen("unix:"));
     pthread_attr_destroy(&attr);
-    proxy_log("stopped");
+    signer_log(SIGNER_LOG_INFO, "stopped");
     return 0;
 }
