@@ -35,6 +35,16 @@ int net_connect(const net_address *addr, signer_error *err);
 /* The same, giving up after `timeout_ms` milliseconds (negative: never). */
 int net_connect_timeout(const net_address *addr, int timeout_ms, signer_error *err);
 
+/* Called with each accepted connection, which it then owns. */
+typedef void (*net_accept_fn)(int fd, const struct sockaddr_storage *peer, void *ctx);
+
+/* Accepts connections on `lfd` (CLOEXEC) until `stop_fd` becomes readable
+ * or poll fails, handing each to `accepted`.  Running out of descriptors or
+ * memory only pauses accepting for a moment.  Then closes `lfd` and removes
+ * a unix socket file of `addr`. */
+void net_serve_until(const net_address *addr, int lfd, int stop_fd, net_accept_fn accepted,
+                     void *ctx);
+
 /* Writes all `len` bytes (retrying on EINTR and short writes; no SIGPIPE). */
 int net_write_all(int fd, const void *buf, size_t len, signer_error *err);
 

@@ -144,6 +144,17 @@ static void drain_sessions(void)
         signer_log(SIGNER_LOG_WARN, "%u sessions still busy at exit", left);
 }
 
+typedef struct accept_context {
+    const daemon_config *cfg;
+    pthread_attr_t *attr;
+} accept_context;
+
+static void accepted(int fd, const struct sockaddr_storage *peer, void *arg)
+{
+    accept_context *ctx = arg;
+    start_session(ctx->cfg, fd, peer, ctx->attr);
+}
+
 int server_run(const daemon_config *cfg)
 {
     signer_error err;
@@ -164,34 +175,9 @@ int server_run(const daemon_config *cfg)
     signer_log(SIGNER_LOG_INFO, "listening on %s (sealing: %s)", cfg->listen.text,
                cfg->sealing->name);
 
-    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
-    for (;;) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            signer_log(SIGNER_LOG_ERROR, "poll: %s", strerror(errno));
-            break;
-        }
-        if (fds[1].revents)
-            break;
-        struct sockaddr_storage ss;
-        socklen_t sslen = sizeof(ss);
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
-        if (fd < 0) {
-            /* Out of descriptors or a connection reset before accept:
-             * back off briefly and keep serving. */
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                signer_log(SIGNER_LOG_WARN, "accept: %s", strerror(errno));
-                poll(NULL, 0, 10);
-            }
-            continue;
-        }
-        start_session(cfg, fd, &ss, &attr);
-    }
+    accept_context ctx = {cfg, &attr};
+    net_serve_until(&cfg->listen, lfd, stop_fd, accepted, &ctx);
     signer_log(SIGNER_LOG_INFO, "stopping: no new connections, finishing open sessions");
-    close(lfd);
-    if (cfg->listen.family == AF_UNIX)
-        unlink(((const struct sockaddr_un *)&cfg->listen.storage)->sun_path);
     drain_sessions();
     pthread_attr_destroy(&attr);
     signer_log(SIGNER_LOG_INFO, "stopped");

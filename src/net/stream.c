@@ -1,5 +1,7 @@
 /* Blocking whole-buffer reads and writes on stream sockets. */
 #include <errno.h>
+#include <poll.h>
+#include <sys/un.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,4 +39,33 @@ int net_read_exact(int fd, void *buf, size_t len, signer_error *err)
         len -= (size_t)n;
     }
     return 0;
+}
+
+void net_serve_until(const net_address *addr, int lfd, int stop_fd, net_accept_fn accepted,
+                     void *ctx)
+{
+    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[1].revents)
+            break;
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
+        if (fd < 0) {
+            /* Out of descriptors or memory: back off briefly and go on; a
+             * connection reset before accept needs nothing. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                poll(NULL, 0, 10);
+            continue;
+        }
+        accepted(fd, &ss, ctx);
+    }
+    close(lfd);
+    if (addr->family == AF_UNIX)
+        unlink(((const struct sockaddr_un *)&addr->storage)->sun_path);
 }

@@ -77,6 +77,17 @@ static void start_stream(const proxy_config *cfg, int fd, const struct sockaddr_
         signer_log(SIGNER_LOG_INFO, "%s: forwarding to %s", s->peer, cfg->remote);
 }
 
+typedef struct accept_context {
+    const proxy_config *cfg;
+    pthread_attr_t *attr;
+} accept_context;
+
+static void accepted(int fd, const struct sockaddr_storage *peer, void *arg)
+{
+    accept_context *ctx = arg;
+    start_stream(ctx->cfg, fd, peer, ctx->attr);
+}
+
 int proxy_serve(const proxy_config *cfg)
 {
     signer_error err;
@@ -87,7 +98,7 @@ int proxy_serve(const proxy_config *cfg)
     }
     int lfd = net_listen(&cfg->listen, 512, &err);
     if (lfd < 0) {
-        signer_log(SIGNER_LOG_INFO, "%s", err.message);
+        signer_log(SIGNER_LOG_ERROR, "%s", err.message);
         return -1;
     }
     pthread_attr_t attr;
@@ -95,28 +106,8 @@ int proxy_serve(const proxy_config *cfg)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, STREAM_STACK_BYTES);
     signer_log(SIGNER_LOG_INFO, "listening on %s, forwarding to %s", cfg->listen.text, cfg->remote);
-    struct pollfd fds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
-    for (;;) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (fds[1].revents)
-            break;
-        struct sockaddr_storage ss;
-        socklen_t sslen = sizeof(ss);
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                poll(NULL, 0, 10);
-            continue;
-        }
-        start_stream(cfg, fd, &ss, &attr);
-    }
-    close(lfd);
-    if (cfg->listen.family == AF_UNIX)
-        unlink(cfg->listen.text + strlen("unix:"));
+    accept_context ctx = {cfg, &attr};
+    net_serve_until(&cfg->listen, lfd, stop_fd, accepted, &ctx);
     pthread_attr_destroy(&attr);
     signer_log(SIGNER_LOG_INFO, "stopped");
     return 0;
