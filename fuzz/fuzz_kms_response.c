@@ -1,6 +1,7 @@
 /* libFuzzer: what a KMS (or anything posing as one) answers: the JSON of
  * success and error bodies, and CiphertextForRecipient's CMS. */
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -199,6 +199,29 @@ static void test_proxy_dies(void **state)
     signer_client_close(c);
 }
 
+/* The proxy dies while a request is on its way to KMS: the call fails
+ * with a clear Err (the retries find no proxy), the session goes on. */
+static void test_proxy_dies_mid_request(void **state)
+{
+    (void)state;
+    signer_client *c = session();
+    rpc_request gen = {.call = RPC_GENERATE, .key_type = SIGNER_KEY_SECP256K1};
+    const fake_action slow[] = {FAKE_SLOW};
+    fake_kms_script(slow, 1);
+    assert_int_equal(signer_client_send(c, &gen, NULL), 0);
+    usleep(500000); /* the request now waits inside the fake KMS */
+    test_process_stop(&proxy, SIGKILL);
+    rpc_response resp;
+    signer_error err;
+    assert_int_equal(signer_client_receive(c, RPC_GENERATE, &resp, &err), 0);
+    assert_false(resp.ok);
+    expect_contains(resp.error_message, "Generate: KMS Encrypt: cannot reach KMS");
+    rpc_response_free(&resp);
+    start_proxy();
+    assert_string_equal(ask(c, &gen, NULL), "OK");
+    signer_client_close(c);
+}
+
 /* A client that leaves while its call waits on KMS: the daemon finishes
  * the call, drops the answer and serves the next client. */
 static void test_client_leaves_during_kms_call(void **state)
@@ -223,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_transient_faults_are_retried),
         cmocka_unit_test(test_faults_give_clear_errors),
         cmocka_unit_test(test_proxy_dies),
+        cmocka_unit_test(test_proxy_dies_mid_request),
         cmocka_unit_test(test_client_leaves_during_kms_call),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
