@@ -44,7 +44,7 @@ static int get_optional(const cbor_item_t *item, const char *name, size_t max,
                         signer_attestation_bytes *out, signer_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (item == NULL || cbor_is_null(item))
+    if (item == NULL || signer_cbor_is_null(item))
         return 0;
     return get_bytes(item, name, 0, max, out, err);
 }

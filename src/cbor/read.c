@@ -115,6 +115,28 @@ int signer_cbor_string(const cbor_item_t *item, signer_cbor_owned *owned, signer
     return 0;
 }
 
+/* A simple value (null, true, false, ...), not a float. */
+static bool is_ctrl(const cbor_item_t *item)
+{
+    return cbor_isa_float_ctrl(item) && cbor_float_get_width(item) == CBOR_FLOAT_0;
+}
+
+bool signer_cbor_is_null(const cbor_item_t *item)
+{
+    return is_ctrl(item) && cbor_ctrl_value(item) == CBOR_CTRL_NULL;
+}
+
+bool signer_cbor_is_bool(const cbor_item_t *item)
+{
+    return is_ctrl(item) &&
+           (cbor_ctrl_value(item) == CBOR_CTRL_TRUE || cbor_ctrl_value(item) == CBOR_CTRL_FALSE);
+}
+
+bool signer_cbor_bool_value(const cbor_item_t *item)
+{
+    return is_ctrl(item) && cbor_ctrl_value(item) == CBOR_CTRL_TRUE;
+}
+
 bool signer_cbor_text_is(const cbor_item_t *item, const char *s)
 {
     if (!cbor_isa_string(item))
@@ -161,7 +183,7 @@ int signer_cbor_bytes(const cbor_item_t *item, signer_cbor_owned *owned, signer_
 {
     if (cbor_isa_bytestring(item))
         return signer_cbor_string(item, owned, out, err);
-    if (cbor_is_null(item)) {
+    if (signer_cbor_is_null(item)) {
         out->data = (const uint8_t *)"";
         out->len = 0;
         return 0;

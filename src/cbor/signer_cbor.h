@@ -36,6 +36,13 @@ void signer_cbor_owned_release(signer_cbor_owned *owned);
 int signer_cbor_string(const cbor_item_t *item, signer_cbor_owned *owned, signer_bytes *out,
                        signer_error *err);
 
+/* Safe forms of libcbor's cbor_is_null, cbor_is_bool and cbor_get_bool,
+ * which assert (abort the process) when given a float: outside input may
+ * put a float anywhere. */
+bool signer_cbor_is_null(const cbor_item_t *item);
+bool signer_cbor_is_bool(const cbor_item_t *item);
+bool signer_cbor_bool_value(const cbor_item_t *item); /* false unless `true` */
+
 /* True when `item` is a text string equal to `s`. */
 bool signer_cbor_text_is(const cbor_item_t *item, const char *s);
 

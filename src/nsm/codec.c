@@ -188,7 +188,7 @@ static int read_opt_bytes(const cbor_item_t *map, const char *name, storage *st,
                           nsm_opt_bytes *out, signer_error *err)
 {
     const cbor_item_t *v = get(map, name);
-    out->present = v != NULL && !cbor_is_null(v);
+    out->present = v != NULL && !signer_cbor_is_null(v);
     if (!out->present)
         return 0;
     if (!cbor_isa_bytestring(v))
@@ -321,10 +321,10 @@ int nsm_response_decode(const uint8_t *cbor, size_t len, nsm_response *resp, sig
             break;
         case NSM_OP_DESCRIBE_PCR:
             rc = need(v, "lock", &lock, err) || read_bytes(v, "data", st, &resp->data, err);
-            if (rc == 0 && !cbor_is_bool(lock))
+            if (rc == 0 && !signer_cbor_is_bool(lock))
                 rc = signer_error_set(err, SIGNER_ERR_PROTOCOL, "lock is not a bool");
             if (rc == 0)
-                resp->lock = cbor_get_bool(lock);
+                resp->lock = signer_cbor_bool_value(lock);
             break;
         case NSM_OP_ATTESTATION: rc = read_bytes(v, "document", st, &resp->document, err); break;
         case NSM_OP_GET_RANDOM: rc = read_bytes(v, "random", st, &resp->random, err); break;

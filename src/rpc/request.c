@@ -54,7 +54,7 @@ static int field_error(signer_error *err, const char *name)
 
 static int decode_version(const cbor_item_t *item, rpc_request *req, signer_error *err)
 {
-    if (item == NULL || cbor_is_null(item))
+    if (item == NULL || signer_cbor_is_null(item))
         return 0; /* absent means latest */
     uint64_t v;
     if (signer_cbor_uint(item, &v, err) != 0)
@@ -70,7 +70,7 @@ static int decode_version(const cbor_item_t *item, rpc_request *req, signer_erro
 static int decode_credentials(const cbor_item_t *arg, signer_cbor_owned *owned, rpc_credentials *c,
                               signer_error *err)
 {
-    if (cbor_is_null(arg))
+    if (signer_cbor_is_null(arg))
         return 0;
     field f[] = {{"access_key_id", NULL},
                  {"secret_access_key", NULL},
@@ -82,7 +82,7 @@ static int decode_credentials(const cbor_item_t *arg, signer_cbor_owned *owned, 
     if (collect_fields(arg, f, 5, err) != 0)
         return -1;
     for (size_t i = 0; i < 5; i++) {
-        if (f[i].value == NULL || cbor_is_null(f[i].value))
+        if (f[i].value == NULL || signer_cbor_is_null(f[i].value))
             continue;
         if (signer_cbor_text_dup(f[i].value, owned, dest[i], err) != 0)
             return field_error(err, f[i].name);

@@ -212,6 +212,39 @@ static void test_tag_chain(void **state)
     assert_string_equal(ask(&one), "PublicKey: handle: expected an unsigned integer");
 }
 
+/* A float where null, bytes or an integer is expected: libcbor's own null
+ * test would abort the process on it (found by fuzzing). */
+static cb *half_float(cb *c)
+{
+    return raw(raw(raw(c, 0xf9), 0x01), 0xd8);
+}
+
+static void test_floats_where_values_expected(void **state)
+{
+    (void)state;
+    static const uint8_t one = 1;
+    cb c = {0};
+    half_float(text(map(&c, 1), "Initialize"));
+    expect_err(&c, "Initialize: argument must be a map");
+    cb i = {0};
+    half_float(text(map(&i, 1), "Import"));
+    expect_err(&i, "Import");
+    cb u = {0};
+    half_float(text(map(text(map(&u, 1), "ImportUnencrypted"), 1), "Bls"));
+    expect_err(&u, "ImportUnencrypted");
+    cb m = {0};
+    half_float(text(uint_(text(map(text(map(&m, 1), "Sign"), 2), "handle"), 0), "message"));
+    expect_err(&m, "message");
+    cb v = {0};
+    bytes(text(uint_(text(map(text(map(&v, 1), "Sign"), 3), "handle"), 0), "message"), &one, 1);
+    half_float(text(&v, "version"));
+    expect_err(&v, "version");
+    cb p = {0};
+    half_float(text(map(&p, 1), "PublicKey"));
+    expect_err(&p, "handle");
+    assert_true(test_daemon_alive(&daemon_));
+}
+
 static void test_unknown_call(void **state)
 {
     (void)state;
@@ -520,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_length_claims_beyond_input),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_tag_chain),
+        cmocka_unit_test(test_floats_where_values_expected),
         cmocka_unit_test(test_unknown_call),
         cmocka_unit_test(test_wrong_argument_types),
         cmocka_unit_test(test_missing_field),

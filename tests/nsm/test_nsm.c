@@ -89,7 +89,9 @@ static void test_response_decoding(void **state)
     assert_string_equal(r.error, "InvalidIndex");
     nsm_response_free(&r);
     /* {"DescribePCR": {"lock": true, "data": h'0001'}} */
-    r = decode_hex("a16b4465736372696265504352a2646c6f636bf564646174614200" "01", 0);
+    r = decode_hex("a16b4465736372696265504352a2646c6f636bf564646174614200"
+                   "01",
+                   0);
     assert_true(r.lock);
     assert_int_equal(r.data.len, 2);
     nsm_response_free(&r);
@@ -99,15 +101,26 @@ static void test_response_decoding(void **state)
     decode_hex("820102", -1);
     decode_hex("a16b4174746573746174696f6ea168646f63756d656e74581f00", -1);
     decode_hex("a1664f74686572a0", -1); /* unknown variant */
+    /* Floats where a bool or null belongs (libcbor's own tests abort). */
+    decode_hex("a16b4465736372696265504352a2646c6f636bf901d864646174614100", -1);
+    nsm_request req;
+    static const uint8_t attest_float[] = {0xa1, 0x6b, 'A', 't', 't',  'e',  's',  't',
+                                           'a',  't',  'i', 'o', 'n',  0xa1, 0x65, 'n',
+                                           'o',  'n',  'c', 'e', 0xf9, 0x01, 0xd8};
+    assert_int_equal(nsm_request_decode(attest_float, sizeof(attest_float), &req, NULL), -1);
 }
 
 static void test_describe_roundtrip(void **state)
 {
     (void)state;
     nsm_response in = {.op = NSM_OP_DESCRIBE_NSM,
-                       .describe = {.version_major = 1, .version_minor = 2, .version_patch = 3,
-                                    .module_id = "i-abc", .max_pcrs = 32,
-                                    .locked_pcrs = 0x11f, .digest = "SHA384"}};
+                       .describe = {.version_major = 1,
+                                    .version_minor = 2,
+                                    .version_patch = 3,
+                                    .module_id = "i-abc",
+                                    .max_pcrs = 32,
+                                    .locked_pcrs = 0x11f,
+                                    .digest = "SHA384"}};
     signer_buf out = SIGNER_BUF_INIT;
     nsm_response back;
     signer_error err;
@@ -232,16 +245,16 @@ static void verify_independently(const uint8_t *doc, size_t len, const uint8_t *
     assert_true(cbor_isa_array(cose) && cbor_array_size(cose) == 4);
     cbor_item_t **parts = cbor_array_handle(cose);
     /* protected = {1: -35} (ES384) */
-    cbor_item_t *prot = cbor_load(cbor_bytestring_handle(parts[0]),
-                                  cbor_bytestring_length(parts[0]), &res);
+    cbor_item_t *prot =
+        cbor_load(cbor_bytestring_handle(parts[0]), cbor_bytestring_length(parts[0]), &res);
     assert_true(cbor_isa_map(prot) && cbor_map_size(prot) == 1);
     assert_int_equal(cbor_get_int(cbor_map_handle(prot)[0].key), 1);
     assert_true(cbor_isa_negint(cbor_map_handle(prot)[0].value));
     assert_int_equal(cbor_get_int(cbor_map_handle(prot)[0].value), 34); /* -1 - 34 */
     cbor_decref(&prot);
     assert_int_equal(cbor_bytestring_length(parts[3]), 96);
-    cbor_item_t *payload = cbor_load(cbor_bytestring_handle(parts[2]),
-                                     cbor_bytestring_length(parts[2]), &res);
+    cbor_item_t *payload =
+        cbor_load(cbor_bytestring_handle(parts[2]), cbor_bytestring_length(parts[2]), &res);
     assert_non_null(payload);
     /* Sig_structure = ["Signature1", protected, h'', payload] */
     cbor_item_t *sig_struct = cbor_new_definite_array(4);
@@ -402,14 +415,10 @@ static void test_open_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_encoding),
-        cmocka_unit_test(test_response_decoding),
-        cmocka_unit_test(test_describe_roundtrip),
-        cmocka_unit_test(test_sim_describe),
-        cmocka_unit_test(test_sim_random),
-        cmocka_unit_test(test_sim_attestation),
-        cmocka_unit_test(test_sim_garbage_requests),
-        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_request_encoding),     cmocka_unit_test(test_response_decoding),
+        cmocka_unit_test(test_describe_roundtrip),   cmocka_unit_test(test_sim_describe),
+        cmocka_unit_test(test_sim_random),           cmocka_unit_test(test_sim_attestation),
+        cmocka_unit_test(test_sim_garbage_requests), cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, setup_sim, teardown_sim);
 }
