@@ -49,8 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (signer_attestation_parse(data, size, &doc, &err) != 0)
         return 0;
     signer_attestation_verify_options opts = {
-        .root_der = root_der, .root_der_len = root_len,
-        .now_ms = doc.timestamp_ms, .max_age_ms = 300000,
+        .root_der = root_der,
+        .root_der_len = root_len,
+        .now_ms = doc.timestamp_ms,
+        .max_age_ms = 300000,
     };
     signer_attestation_failure why;
     signer_attestation_verify(&doc, &opts, &why, &err);

@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (args.policy != NULL && kms_policy_check(args.policy, &e) == 0) {
         kms_policy_request req = {
-            .action = "kms:Decrypt", .principal = "arn:aws:iam::111122223333:user/devkms",
+            .action = "kms:Decrypt",
+            .principal = "arn:aws:iam::111122223333:user/devkms",
             .account_id = "111122223333",
             .resource = "arn:aws:kms:us-east-1:111122223333:key/k",
         };

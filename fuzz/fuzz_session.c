@@ -38,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.max_frame = 4096;
         cfg.max_connections = 1;
         cfg.max_keys = 16;
+        cfg.max_total_keys = 64;
+        cfg.frame_timeout_ms = 1000;
         signer_log_setup("enclave-signer", SIGNER_LOG_QUIET);
     }
     int sv[2];

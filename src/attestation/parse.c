@@ -295,12 +295,9 @@ void signer_attestation_doc_free(signer_attestation_doc *doc)
         return;
     storage *st = doc->storage;
     if (st != NULL) {
-        if (st->payload)
-            cbor_decref(&st->payload);
-        if (st->protected_map)
-            cbor_decref(&st->protected_map);
-        if (st->envelope)
-            cbor_decref(&st->envelope);
+        signer_cbor_free(&st->payload);
+        signer_cbor_free(&st->protected_map);
+        signer_cbor_free(&st->envelope);
         free(st);
     }
     free(doc->module_id);

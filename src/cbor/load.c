@@ -1,7 +1,16 @@
-/* Bounded CBOR decoding: a streaming pre-pass, then libcbor's tree. */
+/* Bounded CBOR decoding: a streaming pre-pass, then libcbor's tree.
+ *
+ * libcbor spends some 70 bytes on every item, so a 1 MiB frame of 1-byte
+ * integers would cost 70 MiB.  Hence two bounds besides lengths and depth:
+ * the items of one load, and the items of all trees alive in the process
+ * at once (small trees are always admitted, so ordinary requests never
+ * meet the second bound). */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "signer_cbor.h"
+
+static atomic_size_t items_alive;
 
 /* State of the pre-pass.  `open[i]` is how many items container i still
  * expects (SIZE_MAX for indefinite containers, which end with a break). */
@@ -11,6 +20,7 @@ typedef struct walk {
     int depth;
     bool in_indef_string;
     bool top_done;
+    size_t items; /* headers seen: at least the items libcbor will make */
     const char *problem;
 } walk;
 
@@ -193,7 +203,7 @@ static const struct cbor_callbacks walk_callbacks = {
     .indef_break = on_break,
 };
 
-static int precheck(const uint8_t *data, size_t len, signer_error *err)
+static int precheck(const uint8_t *data, size_t len, size_t *items, signer_error *err)
 {
     walk w;
     memset(&w, 0, sizeof(w));
@@ -210,12 +220,61 @@ static int precheck(const uint8_t *data, size_t len, signer_error *err)
         if (r.status != CBOR_DECODER_FINISHED)
             return signer_error_set(err, SIGNER_ERR_PROTOCOL, "malformed CBOR");
         off += r.read;
+        if (++w.items > SIGNER_CBOR_MAX_ITEMS)
+            return signer_error_set(err, SIGNER_ERR_PROTOCOL, "CBOR item holds more than %u items",
+                                    SIGNER_CBOR_MAX_ITEMS);
         if (w.problem != NULL)
             return signer_error_set(err, SIGNER_ERR_PROTOCOL, "malformed CBOR: %s", w.problem);
     }
     if (off != len)
         return signer_error_set(err, SIGNER_ERR_PROTOCOL,
                                 "trailing bytes after the CBOR item (%zu)", len - off);
+    *items = w.items;
+    return 0;
+}
+
+/* Counts the nodes of a tree as libcbor holds them. */
+static size_t count_items(const cbor_item_t *item)
+{
+    size_t n = 1;
+    switch (cbor_typeof(item)) {
+    case CBOR_TYPE_BYTESTRING:
+        if (!cbor_bytestring_is_definite(item))
+            n += cbor_bytestring_chunk_count(item);
+        break;
+    case CBOR_TYPE_STRING:
+        if (!cbor_string_is_definite(item))
+            n += cbor_string_chunk_count(item);
+        break;
+    case CBOR_TYPE_ARRAY:
+        for (size_t i = 0; i < cbor_array_size(item); i++)
+            n += count_items(cbor_array_handle((cbor_item_t *)item)[i]);
+        break;
+    case CBOR_TYPE_MAP:
+        for (size_t i = 0; i < cbor_map_size(item); i++)
+            n += count_items(cbor_map_handle((cbor_item_t *)item)[i].key) +
+                 count_items(cbor_map_handle((cbor_item_t *)item)[i].value);
+        break;
+    case CBOR_TYPE_TAG: {
+        cbor_item_t *inner = cbor_tag_item((cbor_item_t *)item);
+        n += count_items(inner);
+        cbor_decref(&inner);
+        break;
+    }
+    default: break;
+    }
+    return n;
+}
+
+/* Admits `n` more items into the process's trees, or refuses. */
+static int reserve(size_t n, signer_error *err)
+{
+    size_t alive = atomic_load(&items_alive);
+    do {
+        if (n > SIGNER_CBOR_ALWAYS_ITEMS && alive + n > SIGNER_CBOR_BUDGET_ITEMS)
+            return signer_error_set(err, SIGNER_ERR_STATE,
+                                    "busy: too much CBOR is being decoded right now; retry");
+    } while (!atomic_compare_exchange_weak(&items_alive, &alive, alive + n));
     return 0;
 }
 
@@ -224,10 +283,15 @@ int signer_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_
     *out = NULL;
     if (len == 0)
         return signer_error_set(err, SIGNER_ERR_PROTOCOL, "empty frame");
-    if (precheck(data, len, err) != 0)
+    size_t items = 0;
+    if (precheck(data, len, &items, err) != 0 || reserve(items, err) != 0)
         return -1;
     struct cbor_load_result result;
     cbor_item_t *item = cbor_load(data, len, &result);
+    if (item != NULL)
+        atomic_fetch_sub(&items_alive, items - count_items(item)); /* keep what it holds */
+    else
+        atomic_fetch_sub(&items_alive, items);
     if (item == NULL) {
         if (result.error.code == CBOR_ERR_MEMERROR)
             return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory decoding CBOR");
@@ -236,4 +300,14 @@ int signer_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_
     }
     *out = item;
     return 0;
+}
+
+void signer_cbor_free(cbor_item_t **item)
+{
+    if (*item == NULL)
+        return;
+    size_t n = count_items(*item);
+    signer_cbor_wipe(*item);
+    cbor_decref(item);
+    atomic_fetch_sub(&items_alive, n);
 }

@@ -10,12 +10,22 @@
 #include "signer/error.h"
 
 #define SIGNER_CBOR_MAX_DEPTH 16
+#define SIGNER_CBOR_MAX_ITEMS (1u << 16)    /* in one loaded item */
+#define SIGNER_CBOR_BUDGET_ITEMS (1u << 20) /* in all loaded trees at once */
+#define SIGNER_CBOR_ALWAYS_ITEMS 4096       /* loads this small never meet the budget */
 
 /* Decodes exactly one CBOR item filling all of `data`.  Before libcbor
  * builds the tree, a streaming pass checks that no declared length exceeds
- * the bytes left and that nesting stays within SIGNER_CBOR_MAX_DEPTH, so a
- * small input can never make the decoder allocate a large amount. */
+ * the bytes left, that nesting stays within SIGNER_CBOR_MAX_DEPTH and that
+ * there are at most SIGNER_CBOR_MAX_ITEMS items, so a small input can never
+ * make the decoder allocate a large amount; and the items of all trees
+ * alive at once stay within SIGNER_CBOR_BUDGET_ITEMS (a larger load is
+ * refused with SIGNER_ERR_STATE, "busy").  Free with signer_cbor_free. */
 int signer_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_error *err);
+
+/* Releases a tree from signer_cbor_load: wipes it (see below), frees it
+ * and returns its items to the process's budget.  NULL is fine. */
+void signer_cbor_free(cbor_item_t **item);
 
 /* Zeroes every string and integer in the tree (before cbor_decref), so
  * secrets that came over the wire do not linger in freed memory. */

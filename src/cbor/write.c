@@ -77,8 +77,8 @@ int signer_cbor_write_int(signer_buf *out, int64_t value, signer_error *err)
     if (signer_buf_reserve(out, HEADER_MAX, err) != 0)
         return -1;
     /* CBOR stores a negative n as the unsigned -1 - n. */
-    size_t n = cbor_encode_negint((uint64_t)(-(value + 1)), out->data + out->len,
-                                  out->cap - out->len);
+    size_t n =
+        cbor_encode_negint((uint64_t)(-(value + 1)), out->data + out->len, out->cap - out->len);
     if (n == 0)
         return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "CBOR encoding failed");
     out->len += n;

@@ -25,6 +25,8 @@ typedef struct daemon_config {
     uint32_t max_frame;        /* largest request payload accepted */
     unsigned max_connections;  /* concurrent sessions */
     size_t max_keys;           /* keys per session */
+    size_t max_total_keys;     /* keys in all sessions together */
+    unsigned frame_timeout_ms; /* to finish a frame once it has begun */
     int log_level;
 } daemon_config;
 
@@ -39,9 +41,11 @@ typedef struct keychain {
     size_t chunk_count;
     size_t count;
     size_t max_keys;
+    size_t max_total;
 } keychain;
 
-void keychain_init(keychain *kc, size_t max_keys);
+/* `max_keys` for this session, `max_total` for all sessions together. */
+void keychain_init(keychain *kc, size_t max_keys, size_t max_total);
 
 /* The slot the next key goes into (zeroed, locked memory).  Fill it, then
  * keychain_commit() it; a slot that is not committed is reused. */
@@ -82,6 +86,9 @@ int dispatch_request(session *s, const uint8_t *payload, size_t len);
 
 /* ---- server.c: accept loop, concurrency limits, graceful shutdown ---- */
 
-int server_run(const daemon_config *cfg);
+/* Serves until SIGTERM/SIGINT, then gives open sessions a few seconds to
+ * finish; `*busy` is how many were still running (their threads may still
+ * use the NSM and the sealing backend: the caller must not free those). */
+int server_run(const daemon_config *cfg, unsigned *busy);
 
 #endif

@@ -32,9 +32,16 @@ static int answer_sealed(session *s, const signer_key *key, const uint64_t *hand
 
 static int do_initialize(session *s, const rpc_request *req, signer_error *err)
 {
-    if (sealer_open(s->cfg->sealing, &req->credentials, &s->sealer, err) != 0)
+    sealer *opened;
+    if (sealer_open(s->cfg->sealing, &req->credentials, &opened, err) != 0)
         return -1;
-    return rpc_encode_ok_null(&s->out, err);
+    /* Initialized only once the client can be told so. */
+    if (rpc_encode_ok_null(&s->out, err) != 0) {
+        sealer_close(opened);
+        return -1;
+    }
+    s->sealer = opened;
+    return 0;
 }
 
 /* Fills the next keychain slot (unsealed, imported or generated), seals it

@@ -1,5 +1,6 @@
 /* A session's keys live in fixed-size chunks of locked memory, so a key
  * never moves (no stale copies) and a handle is a plain index. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,19 +10,28 @@
 #define KEYS_PER_CHUNK 256
 #define CHUNK_BYTES (KEYS_PER_CHUNK * sizeof(signer_key))
 
-void keychain_init(keychain *kc, size_t max_keys)
+/* Keys held by all sessions: the enclave's memory is one budget. */
+static atomic_size_t keys_alive;
+
+void keychain_init(keychain *kc, size_t max_keys, size_t max_total)
 {
     memset(kc, 0, sizeof(*kc));
     kc->max_keys = max_keys;
+    kc->max_total = max_total;
 }
 
 signer_key *keychain_next_slot(keychain *kc, signer_error *err)
 {
-    if (kc->count >= kc->max_keys)
+    if (kc->count >= kc->max_keys) {
         signer_error_set(err, SIGNER_ERR_STATE, "this session already holds %zu keys, the limit",
                          kc->count);
-    if (kc->count >= kc->max_keys)
         return NULL;
+    }
+    if (atomic_load(&keys_alive) >= kc->max_total) {
+        signer_error_set(err, SIGNER_ERR_STATE,
+                         "the signer holds %zu keys in all sessions, its limit", kc->max_total);
+        return NULL;
+    }
     size_t chunk = kc->count / KEYS_PER_CHUNK;
     if (chunk == kc->chunk_count) {
         signer_key **chunks = realloc(kc->chunks, (chunk + 1) * sizeof(*chunks));
@@ -44,6 +54,7 @@ signer_key *keychain_next_slot(keychain *kc, signer_error *err)
 
 uint64_t keychain_commit(keychain *kc)
 {
+    atomic_fetch_add(&keys_alive, 1);
     return kc->count++;
 }
 
@@ -64,6 +75,7 @@ void keychain_free(keychain *kc)
         signer_key_wipe(&kc->chunks[i / KEYS_PER_CHUNK][i % KEYS_PER_CHUNK]);
     for (size_t c = 0; c < kc->chunk_count; c++)
         signer_secure_free(kc->chunks[c], CHUNK_BYTES);
+    atomic_fetch_sub(&keys_alive, kc->count);
     free(kc->chunks);
     memset(kc, 0, sizeof(*kc));
 }

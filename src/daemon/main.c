@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
+#include "signer/memory.h"
 
 /* --print-measurements: what KMS key policies must name. */
 static int print_measurements(nsm *m)
@@ -66,11 +68,15 @@ static int start_sealing(daemon_config *cfg, nsm **m)
 
 int main(int argc, char **argv)
 {
+    /* Before anything else allocates through OpenSSL. */
+    bool hardened = signer_memory_harden_openssl() == 0;
     daemon_config cfg;
     int rc = daemon_options_parse(argc, argv, &cfg);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : 2;
     signer_log_setup("enclave-signer", cfg.log_level);
+    if (!hardened)
+        signer_log(SIGNER_LOG_WARN, "OpenSSL's memory could not be hardened (wiping, secure heap)");
     signer_error err;
     if (signer_crypto_init(&err) != 0) {
         signer_log(SIGNER_LOG_ERROR, "crypto initialisation failed: %s", err.message);
@@ -81,10 +87,15 @@ int main(int argc, char **argv)
         nsm_close(m);
         return EXIT_FAILURE;
     }
+    unsigned busy = 0;
     if (cfg.print_measurements)
         rc = print_measurements(m);
     else
-        rc = server_run(&cfg) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        rc = server_run(&cfg, &busy) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    /* Sessions still inside a KMS or NSM call would find those freed, and
+     * exit()'s library clean-up under their feet: leave at once. */
+    if (busy > 0)
+        _exit(rc);
     nsm_close(m);
     return rc;
 }

@@ -12,6 +12,7 @@
 #define DEFAULT_LISTEN_PORT 2000
 #define DEFAULT_MAX_CONNECTIONS 1024
 #define DEFAULT_MAX_KEYS 65536
+#define DEFAULT_MAX_TOTAL_KEYS (1 << 18) /* 32 MiB of locked key slots */
 
 static void usage(FILE *f)
 {
@@ -37,11 +38,14 @@ static void usage(FILE *f)
             "  --max-frame BYTES      largest request accepted (default %u, at most %u)\n"
             "  --max-connections N    concurrent sessions (default %d)\n"
             "  --max-keys N           keys one session may hold (default %d)\n"
+            "  --max-keys-total N     keys all sessions together may hold (default %d)\n"
+            "  --frame-timeout MS     to finish a frame once it has begun (default 30000);\n"
+            "                         an idle session between frames never times out\n"
             "  --log-level LEVEL      quiet, error, warn, info (default) or debug\n"
             "  -h, --help             this text\n"
             "  --version              print the version\n",
             DEFAULT_LISTEN_PORT, RPC_FRAME_DEFAULT_MAX, RPC_FRAME_LIMIT, DEFAULT_MAX_CONNECTIONS,
-            DEFAULT_MAX_KEYS);
+            DEFAULT_MAX_KEYS, DEFAULT_MAX_TOTAL_KEYS);
 }
 
 static int default_listen(net_address *out)
@@ -86,6 +90,8 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
         OPT_CA_FILE,
         OPT_KMS_TIMEOUT,
         OPT_MEASUREMENTS,
+        OPT_FRAME_TIMEOUT,
+        OPT_MAX_TOTAL_KEYS,
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
@@ -101,6 +107,8 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
         {"ca-file", required_argument, NULL, OPT_CA_FILE},
         {"kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT},
         {"print-measurements", no_argument, NULL, OPT_MEASUREMENTS},
+        {"frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT},
+        {"max-keys-total", required_argument, NULL, OPT_MAX_TOTAL_KEYS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -111,6 +119,8 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
     cfg->max_frame = RPC_FRAME_DEFAULT_MAX;
     cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
     cfg->max_keys = DEFAULT_MAX_KEYS;
+    cfg->max_total_keys = DEFAULT_MAX_TOTAL_KEYS;
+    cfg->frame_timeout_ms = 30000;
     cfg->log_level = SIGNER_LOG_INFO;
     default_kms(cfg);
     int c;
@@ -155,6 +165,18 @@ int daemon_options_parse(int argc, char **argv, daemon_config *cfg)
             cfg->settings.kms.request_timeout_ms = (long)v;
             break;
         case OPT_MEASUREMENTS: cfg->print_measurements = true; break;
+        case OPT_MAX_TOTAL_KEYS:
+            if (signer_option_number("enclave-signer", "--max-keys-total", optarg, 1, 1u << 26,
+                                     &v) != 0)
+                return -1;
+            cfg->max_total_keys = (size_t)v;
+            break;
+        case OPT_FRAME_TIMEOUT:
+            if (signer_option_number("enclave-signer", "--frame-timeout", optarg, 100, 3600000,
+                                     &v) != 0)
+                return -1;
+            cfg->frame_timeout_ms = (unsigned)v;
+            break;
         case 'h': usage(stdout); return 1;
         case OPT_VERSION: printf("enclave-signer %s\n", SIGNER_VERSION); return 1;
         default: usage(stderr); return -1;

@@ -127,7 +127,7 @@ static void start_session(const daemon_config *cfg, int fd, const struct sockadd
 
 /* Ends reading on every session: each one answers what it has already
  * received, then sees end of input and closes. */
-static void drain_sessions(void)
+static unsigned drain_sessions(void)
 {
     pthread_mutex_lock(&lock);
     for (connection *c = active; c != NULL; c = c->next)
@@ -142,6 +142,7 @@ static void drain_sessions(void)
     pthread_mutex_unlock(&lock);
     if (left > 0)
         signer_log(SIGNER_LOG_WARN, "%u sessions still busy at exit", left);
+    return left;
 }
 
 typedef struct accept_context {
@@ -155,7 +156,7 @@ static void accepted(int fd, const struct sockaddr_storage *peer, void *arg)
     start_session(ctx->cfg, fd, peer, ctx->attr);
 }
 
-int server_run(const daemon_config *cfg)
+int server_run(const daemon_config *cfg, unsigned *busy)
 {
     signer_error err;
     int stop_fd = signer_stop_signal_fd(&err);
@@ -178,7 +179,7 @@ int server_run(const daemon_config *cfg)
     accept_context ctx = {cfg, &attr};
     net_serve_until(&cfg->listen, lfd, stop_fd, accepted, &ctx);
     signer_log(SIGNER_LOG_INFO, "stopping: no new connections, finishing open sessions");
-    drain_sessions();
+    *busy = drain_sessions();
     pthread_attr_destroy(&attr);
     signer_log(SIGNER_LOG_INFO, "stopped");
     return 0;

@@ -2,6 +2,10 @@
  * batches.  Pipelined requests are all answered before the next write, so
  * a client that sends many frames pays for one write per batch. */
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +15,7 @@
 
 #define READ_CHUNK (64u * 1024)
 #define FLUSH_THRESHOLD (64u * 1024)
+#define SESSION_SEND_TIMEOUT_MS 60000 /* for the client to take an answer */
 
 static int flush(session *s)
 {
@@ -43,6 +48,7 @@ static int process_input(session *s)
         size_t avail = s->in.len - s->in_pos;
         if (s->skip > 0) {
             size_t n = avail < s->skip ? avail : (size_t)s->skip;
+            signer_wipe(s->in.data + s->in_pos, n); /* it may carry key material */
             s->in_pos += n;
             s->skip -= n;
             if (s->skip > 0)
@@ -85,6 +91,21 @@ static int prepare_read(session *s, signer_error *err)
     return signer_buf_reserve(&s->in, s->in.cap ? 1 : READ_CHUNK, err);
 }
 
+/* Waits for the rest of a frame that has begun; false after
+ * --frame-timeout of silence. */
+static bool frame_arrives(session *s)
+{
+    struct pollfd p = {.fd = s->fd, .events = POLLIN};
+    int rc;
+    do {
+        rc = poll(&p, 1, (int)s->cfg->frame_timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        signer_log(SIGNER_LOG_INFO, "%s: no byte for %u ms in the middle of a frame; closing",
+                   s->peer, s->cfg->frame_timeout_ms);
+    return rc != 0;
+}
+
 static void session_loop(session *s)
 {
     signer_error err;
@@ -98,6 +119,11 @@ static void session_loop(session *s)
             signer_log(SIGNER_LOG_WARN, "%s: %s", s->peer, err.message);
             break;
         }
+        /* An idle session may wait forever (Signatory keeps one connection
+         * for its whole life), but half a frame must not hold its buffer
+         * and its thread for ever. */
+        if ((s->in.len > s->in_pos || s->skip > 0) && !frame_arrives(s))
+            break;
         ssize_t n = read(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -119,7 +145,11 @@ void session_serve(int fd, const daemon_config *cfg, const char *peer)
     s.fd = fd;
     s.cfg = cfg;
     snprintf(s.peer, sizeof(s.peer), "%s", peer);
-    keychain_init(&s.keys, cfg->max_keys);
+    keychain_init(&s.keys, cfg->max_keys, cfg->max_total_keys);
+    /* A client that stops reading its answers cannot pin the session (and
+     * a graceful stop) for longer than this. */
+    struct timeval send_timeout = {SESSION_SEND_TIMEOUT_MS / 1000, 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
     s.scratch = signer_secure_alloc(sizeof(signer_key));
     if (s.scratch == NULL)
         signer_log(SIGNER_LOG_ERROR, "%s: out of memory", s.peer);

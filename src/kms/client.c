@@ -39,9 +39,18 @@ struct kms_client {
     char last_error[96]; /* the last KMS exception name, or "" */
 };
 
+static void *curl_calloc(size_t n, size_t size)
+{
+    return calloc(n, size);
+}
+
 int kms_global_init(signer_error *err)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    /* curl copies the secret key, builds the SigV4 signing key and puts
+     * small request bodies (an Encrypt's plaintext key) in buffers of its
+     * own: every block it frees is wiped first. */
+    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, signer_wiping_free, signer_wiping_realloc,
+                             strdup, curl_calloc) != CURLE_OK)
         return signer_error_set(err, SIGNER_ERR_IO, "libcurl failed to initialise");
     return 0;
 }
@@ -78,8 +87,8 @@ static int route_via_proxy(kms_client *c, signer_error *err)
         /* "::HOST:PORT": every connection goes to the proxy instead. */
         snprintf(entry, sizeof(entry), "::%s", c->proxy.text + strlen("tcp:"));
     } else {
-        const char *colon = strrchr(c->host, ':');
-        bool has_port = colon != NULL && strchr(c->host, ']') < colon;
+        const char *colon = strrchr(c->host, ':'), *bracket = strchr(c->host, ']');
+        bool has_port = colon != NULL && (bracket == NULL || bracket < colon);
         snprintf(entry, sizeof(entry), has_port ? "%s:127.0.0.1" : "%s:443:127.0.0.1", c->host);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_vsock);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
@@ -128,9 +137,33 @@ static int set_url(kms_client *c, const kms_settings *s, const char *region, sig
     return 0;
 }
 
+/* A region names a host (kms.REGION.amazonaws.com): letters, digits and
+ * dashes only, so Initialize cannot point the enclave at another host. */
+static bool region_is_valid(const char *region)
+{
+    size_t n = strlen(region);
+    return n > 0 && n <= 32 && strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* Credentials go into HTTP headers: no control characters. */
+static bool header_safe(const char *s)
+{
+    for (; s != NULL && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 int kms_client_open(const kms_settings *s, const kms_credentials *cr, kms_client **out,
                     signer_error *err)
 {
+    if (cr->region != NULL && *cr->region != '\0' && !region_is_valid(cr->region))
+        return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
+                                "\"%.40s\" is not an AWS region name", cr->region);
+    if (!header_safe(cr->access_key_id) || !header_safe(cr->secret_access_key) ||
+        !header_safe(cr->session_token))
+        return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
+                                "KMS credentials must not contain control characters");
     if (cr->access_key_id == NULL || *cr->access_key_id == '\0' || cr->secret_access_key == NULL ||
         *cr->secret_access_key == '\0')
         return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
@@ -180,9 +213,6 @@ int kms_client_open(const kms_settings *s, const kms_credentials *cr, kms_client
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    /* SIGNER_KMS_DEBUG=1 shows the HTTP exchange (headers, not bodies). */
-    if (getenv("SIGNER_KMS_DEBUG") != NULL)
-        curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     if (s->ca_file != NULL)
         curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
     if (c->via_proxy && route_via_proxy(c, err) != 0)

@@ -95,8 +95,8 @@ int kms_json_blob(const char *body, size_t len, const char *name, signer_buf *ou
         size_t b64_len = json_string_length(field), n;
         size_t cap = b64_len / 4 * 3 + 3;
         if (signer_buf_reserve(out, cap, err) == 0) {
-            if (sodium_base642bin(out->data + out->len, cap, b64, b64_len, NULL, &n, NULL,
-                                  B64) != 0)
+            if (sodium_base642bin(out->data + out->len, cap, b64, b64_len, NULL, &n, NULL, B64) !=
+                0)
                 signer_error_set(err, SIGNER_ERR_PROTOCOL, "KMS's %s is not base64", name);
             else {
                 out->len += n;
@@ -111,8 +111,8 @@ int kms_json_blob(const char *body, size_t len, const char *name, signer_buf *ou
 int kms_json_key_state(const char *body, size_t len, char *state, size_t cap, signer_error *err)
 {
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *s = json_string_value(json_object_get(json_object_get(root, "KeyMetadata"),
-                                                      "KeyState"));
+    const char *s =
+        json_string_value(json_object_get(json_object_get(root, "KeyMetadata"), "KeyState"));
     int rc = 0;
     if (s == NULL)
         rc = signer_error_set(err, SIGNER_ERR_PROTOCOL, "KMS's answer lacks KeyMetadata.KeyState");
@@ -149,8 +149,7 @@ int kms_json_error(const char *body, size_t len, char *type, size_t type_cap, ch
 bool kms_error_is_transient(const char *type)
 {
     static const char *const transient[] = {"ThrottlingException", "LimitExceededException",
-                                            "KMSInternalException",
-                                            "DependencyTimeoutException"};
+                                            "KMSInternalException", "DependencyTimeoutException"};
     for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
         if (strcmp(type, transient[i]) == 0)
             return true;

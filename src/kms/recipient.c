@@ -21,8 +21,7 @@ int kms_recipient_open(EVP_PKEY *key, const uint8_t *cms, size_t len, signer_buf
     ERR_clear_error();
     if (ci == NULL) {
         signer_error_set(err, SIGNER_ERR_SEALING, "CiphertextForRecipient is not CMS");
-    } else if (CMS_get0_type(ci) == NULL ||
-               OBJ_obj2nid(CMS_get0_type(ci)) != NID_pkcs7_enveloped) {
+    } else if (CMS_get0_type(ci) == NULL || OBJ_obj2nid(CMS_get0_type(ci)) != NID_pkcs7_enveloped) {
         signer_error_set(err, SIGNER_ERR_SEALING,
                          "CiphertextForRecipient is not CMS EnvelopedData");
     } else if (out == NULL || CMS_decrypt(ci, key, NULL, NULL, out, CMS_BINARY) != 1) {

@@ -13,8 +13,10 @@ typedef struct storage {
 } storage;
 
 static const char *const op_names[] = {
-    [NSM_OP_DESCRIBE_PCR] = "DescribePCR", [NSM_OP_DESCRIBE_NSM] = "DescribeNSM",
-    [NSM_OP_ATTESTATION] = "Attestation",  [NSM_OP_GET_RANDOM] = "GetRandom",
+    [NSM_OP_DESCRIBE_PCR] = "DescribePCR",
+    [NSM_OP_DESCRIBE_NSM] = "DescribeNSM",
+    [NSM_OP_ATTESTATION] = "Attestation",
+    [NSM_OP_GET_RANDOM] = "GetRandom",
     [NSM_OP_ERROR] = "Error",
 };
 
@@ -55,8 +57,7 @@ int nsm_request_encode(const nsm_request *req, signer_buf *out, signer_error *er
     case NSM_OP_DESCRIBE_NSM:
     case NSM_OP_GET_RANDOM: return signer_cbor_write_text(out, op_names[req->op], err);
     case NSM_OP_DESCRIBE_PCR:
-        return write_variant(out, req->op, 1, err) ||
-                       signer_cbor_write_text(out, "index", err) ||
+        return write_variant(out, req->op, 1, err) || signer_cbor_write_text(out, "index", err) ||
                        signer_cbor_write_uint(out, req->index, err)
                    ? -1
                    : 0;
@@ -94,8 +95,7 @@ int nsm_response_encode(const nsm_response *resp, signer_buf *out, signer_error 
                    ? -1
                    : 0;
     case NSM_OP_GET_RANDOM:
-        return write_variant(out, resp->op, 1, err) ||
-                       signer_cbor_write_text(out, "random", err) ||
+        return write_variant(out, resp->op, 1, err) || signer_cbor_write_text(out, "random", err) ||
                        signer_cbor_write_bytes(out, resp->random.data, resp->random.len, err)
                    ? -1
                    : 0;
@@ -158,8 +158,7 @@ static void release(storage *st)
     if (st == NULL)
         return;
     if (st->root != NULL) {
-        signer_cbor_wipe(st->root);
-        cbor_decref(&st->root);
+        signer_cbor_free(&st->root);
     }
     signer_cbor_owned_release(&st->owned);
     free(st);
@@ -184,8 +183,8 @@ static int need(const cbor_item_t *map, const char *name, const cbor_item_t **ou
     return 0;
 }
 
-static int read_opt_bytes(const cbor_item_t *map, const char *name, storage *st,
-                          nsm_opt_bytes *out, signer_error *err)
+static int read_opt_bytes(const cbor_item_t *map, const char *name, storage *st, nsm_opt_bytes *out,
+                          signer_error *err)
 {
     const cbor_item_t *v = get(map, name);
     out->present = v != NULL && !signer_cbor_is_null(v);
@@ -220,8 +219,8 @@ static int read_bytes(const cbor_item_t *map, const char *name, storage *st, sig
     return signer_cbor_bytes(v, &st->owned, out, err);
 }
 
-static int read_text(const cbor_item_t *map, const char *name, storage *st, char *out,
-                     size_t cap, signer_error *err)
+static int read_text(const cbor_item_t *map, const char *name, storage *st, char *out, size_t cap,
+                     signer_error *err)
 {
     const cbor_item_t *v;
     char *s;
@@ -275,8 +274,7 @@ void nsm_request_free(nsm_request *req)
     memset(req, 0, sizeof(*req));
 }
 
-static int decode_describe(const cbor_item_t *v, storage *st, nsm_description *d,
-                           signer_error *err)
+static int decode_describe(const cbor_item_t *v, storage *st, nsm_description *d, signer_error *err)
 {
     const cbor_item_t *locked;
     if (read_uint(v, "version_major", UINT16_MAX, &d->version_major, err) ||

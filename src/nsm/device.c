@@ -31,8 +31,8 @@ int nsm_device_open(const char *path, void **state, signer_error *err)
     if (d->fd < 0) {
         int e = errno;
         free(d);
-        return signer_error_set(err, SIGNER_ERR_IO,
-                                "cannot open the NSM device %s: %s%s", path, strerror(e),
+        return signer_error_set(err, SIGNER_ERR_IO, "cannot open the NSM device %s: %s%s", path,
+                                strerror(e),
                                 e == ENOENT ? " (not inside a Nitro Enclave? use --nsm sim:CONFIG "
                                               "for development)"
                                             : "");

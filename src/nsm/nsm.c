@@ -24,8 +24,13 @@ int nsm_open(const char *spec, nsm **out, signer_error *err)
         return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory");
     int rc;
     if (strncmp(spec, "sim:", 4) == 0) {
+#ifdef SIGNER_NSM_SIM
         m->backend = &nsm_sim_backend;
         rc = nsm_sim_open(spec + 4, &m->state, err);
+#else
+        rc = signer_error_set(err, SIGNER_ERR_UNSUPPORTED,
+                              "this build has no software NSM (built with SIGNER_NSM_SIM=OFF)");
+#endif
     } else {
         m->backend = &nsm_device_backend;
         rc = nsm_device_open(spec, &m->state, err);
@@ -40,7 +45,12 @@ int nsm_open(const char *spec, nsm **out, signer_error *err)
 
 bool nsm_is_simulated(const nsm *m)
 {
+#ifdef SIGNER_NSM_SIM
     return m->backend == &nsm_sim_backend;
+#else
+    (void)m;
+    return false;
+#endif
 }
 
 /* Sends `req`, decodes the answer into `resp` (free it), and turns an

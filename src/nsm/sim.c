@@ -29,6 +29,7 @@ typedef struct sim {
 /* Makes a fresh P-384 leaf key and its certificate from the issuing CA. */
 static int make_leaf(sim *s, signer_error *err)
 {
+    signer_error_clear(err); /* so that the fallback message below can tell */
     EVP_PKEY *key = EVP_EC_gen("P-384");
     X509 *cert = X509_new();
     unsigned char serial[16], *der = NULL;
@@ -81,7 +82,7 @@ done:
         OPENSSL_clear_free(der, (size_t)len);
     X509_free(cert);
     EVP_PKEY_free(key);
-    if (rc != 0 && err && err->code == SIGNER_OK)
+    if (rc != 0 && err != NULL && err->code == SIGNER_OK)
         signer_error_set(err, SIGNER_ERR_CRYPTO, "cannot make the NSM leaf key");
     return rc;
 }
@@ -131,8 +132,8 @@ static int attest(sim *s, const nsm_request *req, signer_buf *doc, const char **
     }
     signer_attestation_bytes cabundle[SIGNER_ATTESTATION_CABUNDLE_MAX];
     for (size_t i = 0; i < s->cfg.cabundle_count; i++)
-        cabundle[i] = (signer_attestation_bytes){s->cfg.cabundle[i].data, s->cfg.cabundle[i].len,
-                                                 true};
+        cabundle[i] =
+            (signer_attestation_bytes){s->cfg.cabundle[i].data, s->cfg.cabundle[i].len, true};
     signer_attestation_fields fields = {
         .module_id = s->cfg.module_id,
         .timestamp_ms = now_ms(),
@@ -177,8 +178,8 @@ static void answer(sim *s, const nsm_request *req, nsm_response *resp, signer_bu
         resp->lock = req->index < SIM_PCR_COUNT;
         break;
     case NSM_OP_DESCRIBE_NSM:
-        resp->describe = (nsm_description){.version_major = 1, .max_pcrs = 32,
-                                           .locked_pcrs = (1u << SIM_PCR_COUNT) - 1};
+        resp->describe = (nsm_description){
+            .version_major = 1, .max_pcrs = 32, .locked_pcrs = (1u << SIM_PCR_COUNT) - 1};
         snprintf(resp->describe.module_id, sizeof(resp->describe.module_id), "%.127s",
                  s->cfg.module_id);
         strcpy(resp->describe.digest, "SHA384");
@@ -200,8 +201,8 @@ static void answer(sim *s, const nsm_request *req, nsm_response *resp, signer_bu
     }
 }
 
-static int sim_transact(void *state, const uint8_t *request, size_t request_len,
-                        uint8_t *response, size_t *response_len, signer_error *err)
+static int sim_transact(void *state, const uint8_t *request, size_t request_len, uint8_t *response,
+                        size_t *response_len, signer_error *err)
 {
     sim *s = state;
     nsm_request req;

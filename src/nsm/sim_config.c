@@ -53,8 +53,8 @@ static int pcr_index(const char *key, signer_error *err)
     char *end;
     long i = strtol(key, &end, 10);
     if (*key == '\0' || *end != '\0' || i < 0 || i >= SIM_PCR_COUNT)
-        return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
-                                "PCR index \"%s\" is not 0..%d", key, SIM_PCR_COUNT - 1);
+        return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "PCR index \"%s\" is not 0..%d",
+                                key, SIM_PCR_COUNT - 1);
     return (int)i;
 }
 
@@ -70,8 +70,8 @@ static int load_pcrs(json_t *root, const char *config, sim_config *cfg, signer_e
         if (i < 0)
             return -1;
         if (hex == NULL ||
-            sodium_hex2bin(cfg->pcrs[i].value, SIM_PCR_BYTES, hex, strlen(hex), NULL, &len,
-                           NULL) != 0 ||
+            sodium_hex2bin(cfg->pcrs[i].value, SIM_PCR_BYTES, hex, strlen(hex), NULL, &len, NULL) !=
+                0 ||
             len != SIM_PCR_BYTES)
             return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
                                     "pcrs.%s must be %d bytes of hex", key, SIM_PCR_BYTES);
@@ -83,8 +83,8 @@ static int load_pcrs(json_t *root, const char *config, sim_config *cfg, signer_e
         if (i < 0)
             return -1;
         if (!json_is_string(v))
-            return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
-                                    "pcr_files.%s must be a path", key);
+            return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "pcr_files.%s must be a path",
+                                    key);
         resolve(config, json_string_value(v), path, sizeof(path));
         if (sim_pcr_from_file(path, cfg->pcrs[i].value, err) != 0)
             return -1;
@@ -94,8 +94,7 @@ static int load_pcrs(json_t *root, const char *config, sim_config *cfg, signer_e
     return 0;
 }
 
-static int load_ca(const char *key_path, const char *chain_path, sim_config *cfg,
-                   signer_error *err)
+static int load_ca(const char *key_path, const char *chain_path, sim_config *cfg, signer_error *err)
 {
     FILE *f = fopen(key_path, "r");
     if (f == NULL)

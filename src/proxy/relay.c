@@ -107,7 +107,18 @@ void proxy_relay(int client, const proxy_config *cfg, const char *peer)
         }
         if (pump(up, p[0].revents, p[1].revents) != 0 ||
             pump(down, p[1].revents, p[0].revents) != 0) {
-            why = strerror(errno);
+            why = "socket error";
+            break;
+        }
+        /* A side that hung up entirely keeps reporting POLLHUP even when
+         * nothing is asked of it: once its own direction is over and
+         * nothing waits to reach it, the stream is finished. */
+        if ((p[0].revents & (POLLERR | POLLHUP)) && up->done && down->start == down->end) {
+            why = "client gone";
+            break;
+        }
+        if ((p[1].revents & (POLLERR | POLLHUP)) && down->done && up->start == up->end) {
+            why = "remote gone";
             break;
         }
     }

@@ -36,7 +36,7 @@ int rpc_cbor_key_type(const cbor_item_t *item, signer_key_type *out, signer_erro
     name[n] = '\0';
     size_t full = b.len;
     signer_cbor_owned_release(&scratch);
-    if (full != n)
-        return signer_error_set(err, SIGNER_ERR_UNSUPPORTED, "unknown key type");
+    if (full != n) /* longer than any name: let the usual message say so */
+        return signer_key_type_from_name("", 0, out, err);
     return signer_key_type_from_name(name, n, out, err);
 }

@@ -28,7 +28,6 @@ int rpc_private_key_decode(const uint8_t *item, size_t item_len, signer_key *key
         rpc_cbor_key_type(k, &type, err) == 0 && signer_cbor_bytes(v, &owned, &secret, err) == 0)
         rc = signer_key_import(key, type, secret.data, secret.len, err);
     signer_cbor_owned_release(&owned);
-    signer_cbor_wipe(root);
-    cbor_decref(&root);
+    signer_cbor_free(&root);
     return rc;
 }

@@ -25,7 +25,7 @@ static int collect_fields(const cbor_item_t *map, field *fields, size_t n, signe
     struct cbor_pair *pairs = cbor_map_handle(map);
     for (size_t i = 0; i < cbor_map_size(map); i++) {
         if (!cbor_isa_string(pairs[i].key))
-            return signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT, "field names must be text");
+            continue; /* not a field name: an unknown key, ignored like the others */
         for (size_t f = 0; f < n; f++) {
             if (!signer_cbor_text_is(pairs[i].key, fields[f].name))
                 continue;
@@ -188,8 +188,7 @@ void rpc_request_free(rpc_request *req)
     request_storage *st = req->internal_;
     if (st != NULL) {
         if (st->root != NULL) {
-            signer_cbor_wipe(st->root);
-            cbor_decref(&st->root);
+            signer_cbor_free(&st->root);
         }
         signer_cbor_owned_release(&st->owned);
         free(st);

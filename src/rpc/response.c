@@ -112,7 +112,8 @@ static int decode_typed_bytes(const cbor_item_t *item, signer_cbor_owned *owned,
 static int decode_err(const cbor_item_t *e, signer_cbor_owned *owned, char **out, signer_error *err)
 {
     signer_buf joined = SIGNER_BUF_INIT;
-    for (int depth = 0; e != NULL && !signer_cbor_is_null(e) && depth < SIGNER_CBOR_MAX_DEPTH; depth++) {
+    for (int depth = 0; e != NULL && !signer_cbor_is_null(e) && depth < SIGNER_CBOR_MAX_DEPTH;
+         depth++) {
         const cbor_item_t *msg = NULL, *src = NULL;
         if (cbor_isa_map(e)) {
             struct cbor_pair *p = cbor_map_handle(e);
@@ -220,8 +221,7 @@ void rpc_response_free(rpc_response *resp)
     response_storage *st = resp->internal_;
     if (st != NULL) {
         if (st->root != NULL) {
-            signer_cbor_wipe(st->root);
-            cbor_decref(&st->root);
+            signer_cbor_free(&st->root);
         }
         signer_cbor_owned_release(&st->owned);
         free(st);

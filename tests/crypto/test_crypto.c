@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "signer/crypto.h"
+#include "signer/memory.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {
@@ -381,9 +382,25 @@ static void test_wipe(void **state)
     }
 }
 
+/* The wiping allocators keep what they move. */
+static void test_wiping_allocators(void **state)
+{
+    (void)state;
+    char *p = signer_wiping_realloc(NULL, 10);
+    memcpy(p, "0123456789", 10);
+    p = signer_wiping_realloc(p, 100000);
+    assert_memory_equal(p, "0123456789", 10);
+    p = signer_wiping_realloc(p, 4);
+    assert_memory_equal(p, "0123", 4);
+    signer_wiping_free(p);
+    signer_wiping_free(NULL);
+}
+
 int main(void)
 {
-    if (signer_crypto_init(NULL) != 0)
+    /* The daemon runs OpenSSL with wiping allocators and a secure heap;
+     * so do these tests (P-256 keys go through both). */
+    if (signer_memory_harden_openssl() != 0 || signer_crypto_init(NULL) != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tezos_vectors),
@@ -398,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_secp256k1_low_s),
         cmocka_unit_test(test_verify_rejects_garbage),
         cmocka_unit_test(test_wipe),
+        cmocka_unit_test(test_wiping_allocators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

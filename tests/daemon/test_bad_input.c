@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,7 +97,9 @@ static void expect_err(const cb *c, const char *needle)
 static int setup(void **state)
 {
     (void)state;
-    const char *extra[] = {"--max-frame", "65536", "--max-keys", "100", NULL};
+    const char *extra[] = {
+        "--max-frame", "65536",           "--max-keys", "100", "--max-keys-total",
+        "150",         "--frame-timeout", "1000",       NULL};
     if (signer_crypto_init(NULL) != 0 || test_daemon_start(&daemon_, extra) != 0)
         return -1;
     session_ = test_connect(&daemon_, 1);
@@ -432,6 +435,13 @@ static void test_lenient_shapes_accepted(void **state)
     text(text(&it, "Publi"), "cKey");
     uint_(raw(&it, 0xff), 0);
     assert_string_equal(ask(&it), "OK");
+    /* Keys that are not text are unknown keys too, and ignored. */
+    cb nk = {0};
+    map(text(map(&nk, 1), "Sign"), 3);
+    uint_(text(&nk, "handle"), 0);
+    bytes(text(&nk, "message"), (const uint8_t *)"x", 1);
+    uint_(uint_(&nk, 1), 2);
+    assert_string_equal(ask(&nk), "OK");
 }
 
 static void test_duplicate_field(void **state)
@@ -457,6 +467,39 @@ static void test_key_limit(void **state)
     }
     assert_int_equal(i, 100 - 4 + 1);
     assert_non_null(strstr(msg, "limit"));
+}
+
+/* The keys of all sessions share one limit; a session that closes gives
+ * its keys back.  Runs after test_key_limit: session_ holds 100 keys. */
+static void test_total_key_limit(void **state)
+{
+    (void)state;
+    rpc_request gen = {.call = RPC_GENERATE_AND_IMPORT, .key_type = SIGNER_KEY_ED25519};
+    rpc_response r;
+    signer_client *h = test_connect(&daemon_, 1);
+    int kept = 0;
+    for (;; kept++) {
+        assert_int_equal(signer_client_call(h, &gen, &r, NULL), 0);
+        bool ok = r.ok;
+        if (!ok)
+            assert_non_null(strstr(r.error_message, "in all sessions"));
+        rpc_response_free(&r);
+        if (!ok)
+            break;
+    }
+    assert_int_equal(kept, 50);
+    signer_client_close(h);
+    for (int i = 0; i < 100; i++) { /* the daemon frees them when it sees the close */
+        h = test_connect(&daemon_, 1);
+        assert_int_equal(signer_client_call(h, &gen, &r, NULL), 0);
+        bool ok = r.ok;
+        rpc_response_free(&r);
+        signer_client_close(h);
+        if (ok)
+            return;
+        usleep(20000);
+    }
+    fail_msg("keys of a closed session were not given back");
 }
 
 /* An oversize frame is answered with Err and its payload skipped: the
@@ -518,6 +561,25 @@ static void test_dropped_connections(void **state)
     assert_string_equal(ask(&c), "OK");
 }
 
+/* Half a frame, then silence: the daemon closes that connection after
+ * --frame-timeout; a session idle between frames is never closed. */
+static void test_stalled_half_frame(void **state)
+{
+    (void)state;
+    signer_client *h = test_connect(&daemon_, 1);
+    assert_non_null(h);
+    uint8_t half[14] = {0, 0, 0, 100, 0xa1, 0x64};
+    assert_int_equal(signer_client_send_raw(h, half, sizeof(half), NULL), 0);
+    sleep(2);
+    uint8_t byte;
+    assert_true(read(signer_client_fd(h), &byte, 1) <= 0);
+    signer_client_close(h);
+    /* session_ has been idle far longer than the timeout, and still works. */
+    cb c = {0};
+    uint_(text(map(&c, 1), "PublicKey"), 0);
+    assert_string_equal(ask(&c), "OK");
+}
+
 /* A client that leaves an answer unread and disconnects, mid-batch. */
 static void test_disconnect_with_pending_answers(void **state)
 {
@@ -567,7 +629,9 @@ int main(void)
         cmocka_unit_test(test_oversize_frame),
         cmocka_unit_test(test_dropped_connections),
         cmocka_unit_test(test_disconnect_with_pending_answers),
+        cmocka_unit_test(test_stalled_half_frame),
         cmocka_unit_test(test_key_limit),
+        cmocka_unit_test(test_total_key_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,8 +49,8 @@ static void load_vector(void)
     const char *b64 = json_string_value(json_object_get(v, "ciphertext_for_recipient_base64"));
     size_t n;
     assert_int_equal(signer_buf_reserve(&vector_cms, strlen(b64), NULL), 0);
-    assert_int_equal(sodium_base642bin(vector_cms.data, vector_cms.cap, b64, strlen(b64), NULL,
-                                       &n, NULL, sodium_base64_VARIANT_ORIGINAL),
+    assert_int_equal(sodium_base642bin(vector_cms.data, vector_cms.cap, b64, strlen(b64), NULL, &n,
+                                       NULL, sodium_base64_VARIANT_ORIGINAL),
                      0);
     vector_cms.len = n;
     unhex(json_string_value(json_object_get(v, "plaintext_hex")), &vector_plain);
@@ -93,8 +93,11 @@ static int teardown(void **state)
 
 static kms_client *client(const char *via, long timeout_ms, int attempts)
 {
-    kms_settings s = {.endpoint = endpoint, .proxy = via, .ca_file = ca_path,
-                      .request_timeout_ms = timeout_ms, .max_attempts = attempts};
+    kms_settings s = {.endpoint = endpoint,
+                      .proxy = via,
+                      .ca_file = ca_path,
+                      .request_timeout_ms = timeout_ms,
+                      .max_attempts = attempts};
     kms_client *c;
     signer_error err;
     if (kms_client_open(&s, &creds, &c, &err) != 0)
@@ -140,7 +143,9 @@ static void test_encrypt_request(void **state)
     signer_error err;
     fake_kms_script(NULL, 0);
     fake_kms_set_ok_body("{\"CiphertextBlob\":\"AQID\",\"KeyId\":\"arn:aws:kms:x\"}");
-    static const uint8_t plain[] = "\xa1\x67" "Ed25519" "secret";
+    static const uint8_t plain[] = "\xa1\x67"
+                                   "Ed25519"
+                                   "secret";
     if (kms_encrypt(c, "alias/signer", plain, sizeof(plain), &blob, &err) != 0)
         fail_msg("%s", err.message);
     assert_int_equal(blob.len, 3);
@@ -292,8 +297,11 @@ static void test_unreachable_and_untrusted(void **state)
     /* Nothing listens behind this proxy address. */
     char dead[160];
     snprintf(dead, sizeof(dead), "unix:%s/no-proxy.sock", dir);
-    kms_settings s = {.endpoint = endpoint, .proxy = dead, .ca_file = ca_path,
-                      .connect_timeout_ms = 500, .max_attempts = 2};
+    kms_settings s = {.endpoint = endpoint,
+                      .proxy = dead,
+                      .ca_file = ca_path,
+                      .connect_timeout_ms = 500,
+                      .max_attempts = 2};
     assert_int_equal(kms_client_open(&s, &creds, &c, &err), 0);
     assert_int_equal(kms_encrypt(c, "k", (const uint8_t *)"x", 1, &blob, &err), -1);
     assert_non_null(strstr(err.message, "cannot reach KMS"));
@@ -323,6 +331,13 @@ static void test_bad_settings(void **state)
     kms_credentials no_region = {"A", "S", NULL, ""};
     assert_int_equal(kms_client_open(&s, &no_region, &c, &err), -1);
     assert_non_null(strstr(err.message, "region"));
+    /* A region is part of a host name; credentials go into headers. */
+    kms_credentials host = {"A", "S", NULL, "attacker.example/"};
+    assert_int_equal(kms_client_open(&s, &host, &c, &err), -1);
+    assert_non_null(strstr(err.message, "not an AWS region name"));
+    kms_credentials header = {"A", "S", "token\r\nX-Injected: 1", "eu-west-1"};
+    assert_int_equal(kms_client_open(&s, &header, &c, &err), -1);
+    assert_non_null(strstr(err.message, "control characters"));
 }
 
 static void test_describe_key(void **state)
@@ -352,8 +367,8 @@ static void test_error_json(void **state)
 {
     (void)state;
     char type[64], msg[64];
-    assert_int_equal(kms_json_error("{\"__type\":\"a.b#NotFoundException\",\"message\":\"m\"}",
-                                    48, type, sizeof(type), msg, sizeof(msg)),
+    assert_int_equal(kms_json_error("{\"__type\":\"a.b#NotFoundException\",\"message\":\"m\"}", 48,
+                                    type, sizeof(type), msg, sizeof(msg)),
                      0);
     assert_string_equal(type, "NotFoundException");
     assert_string_equal(msg, "m");

@@ -22,7 +22,8 @@
 /* ---- the remote: a TCP server with two modes, chosen by the first byte:
  *  'd'  read to end of input, answer the SHA-256 of everything after 'd'
  *  's'  then 8 bytes N (big-endian): send N bytes of a pattern and close
- *  'k'  read 1 MiB, then reset the connection (abortive close) */
+ *  'k'  read 1 MiB, then reset the connection (abortive close)
+ *  'w'  read to end of input, then stay open and silent for 3 s */
 
 static int remote_fd;
 static int remote_port;
@@ -58,6 +59,10 @@ static void *serve_one(void *arg)
                 break;
             sent += chunk;
         }
+    } else if (mode == 'w') {
+        while (read(fd, buf, sizeof(buf)) > 0)
+            ;
+        sleep(3);
     } else if (mode == 'k') {
         size_t got = 0;
         ssize_t n;
@@ -236,6 +241,36 @@ static void test_remote_reset_mid_stream(void **state)
     digest_roundtrip(10);
 }
 
+/* CPU time (clock ticks) the proxy has used so far. */
+static long proxy_cpu_ticks(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)proxy.pid);
+    FILE *f = fopen(path, "r");
+    long utime = 0, stime = 0;
+    assert_non_null(f);
+    assert_int_equal(
+        fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime),
+        2);
+    fclose(f);
+    return utime + stime;
+}
+
+/* A client that closes while the remote stays silent: the proxy must not
+ * spin on the client's hang-up. */
+static void test_no_spin_after_client_leaves(void **state)
+{
+    (void)state;
+    int fd = connect_proxy();
+    assert_int_equal(net_write_all(fd, "wxyz", 4, NULL), 0);
+    close(fd);
+    usleep(200000);
+    long before = proxy_cpu_ticks();
+    sleep(1);
+    long used = proxy_cpu_ticks() - before;
+    assert_true(used < 20); /* a spinning thread would burn ~100 ticks a second */
+}
+
 /* Clients that connect and vanish, without a byte. */
 static void test_dropped_clients(void **state)
 {
@@ -316,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_many_concurrent_streams),
         cmocka_unit_test(test_slow_reader_does_not_grow_memory),
         cmocka_unit_test(test_remote_reset_mid_stream),
+        cmocka_unit_test(test_no_spin_after_client_leaves),
         cmocka_unit_test(test_dropped_clients),
         cmocka_unit_test(test_refuses_destination_not_on_allowlist),
         cmocka_unit_test(test_unreachable_remote),
