@@ -266,12 +266,19 @@ static size_t count_items(const cbor_item_t *item)
     return n;
 }
 
+/* Only trees of more than SIGNER_CBOR_ALWAYS_ITEMS items hold budget, and
+ * exactly their item count; small ones cost no accounting at all. */
+static size_t budget_of(size_t items)
+{
+    return items > SIGNER_CBOR_ALWAYS_ITEMS ? items : 0;
+}
+
 /* Admits `n` more items into the process's trees, or refuses. */
 static int reserve(size_t n, signer_error *err)
 {
     size_t alive = atomic_load(&items_alive);
     do {
-        if (n > SIGNER_CBOR_ALWAYS_ITEMS && alive + n > SIGNER_CBOR_BUDGET_ITEMS)
+        if (n > 0 && alive + n > SIGNER_CBOR_BUDGET_ITEMS)
             return signer_error_set(err, SIGNER_ERR_STATE,
                                     "busy: too much CBOR is being decoded right now; retry");
     } while (!atomic_compare_exchange_weak(&items_alive, &alive, alive + n));
@@ -284,14 +291,15 @@ int signer_cbor_load(const uint8_t *data, size_t len, cbor_item_t **out, signer_
     if (len == 0)
         return signer_error_set(err, SIGNER_ERR_PROTOCOL, "empty frame");
     size_t items = 0;
-    if (precheck(data, len, &items, err) != 0 || reserve(items, err) != 0)
+    if (precheck(data, len, &items, err) != 0 || reserve(budget_of(items), err) != 0)
         return -1;
     struct cbor_load_result result;
     cbor_item_t *item = cbor_load(data, len, &result);
-    if (item != NULL)
-        atomic_fetch_sub(&items_alive, items - count_items(item)); /* keep what it holds */
-    else
-        atomic_fetch_sub(&items_alive, items);
+    /* The pre-pass counted headers, at least as many as the tree's items:
+     * keep what the tree holds, give the rest back. */
+    if (budget_of(items) > 0)
+        atomic_fetch_sub(&items_alive,
+                         budget_of(items) - (item ? budget_of(count_items(item)) : 0));
     if (item == NULL) {
         if (result.error.code == CBOR_ERR_MEMERROR)
             return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory decoding CBOR");
@@ -306,8 +314,8 @@ void signer_cbor_free(cbor_item_t **item)
 {
     if (*item == NULL)
         return;
-    size_t n = count_items(*item);
-    signer_cbor_wipe(*item);
+    size_t n = signer_cbor_wipe(*item); /* the wipe counts the items as it goes */
     cbor_decref(item);
-    atomic_fetch_sub(&items_alive, n);
+    if (budget_of(n) > 0)
+        atomic_fetch_sub(&items_alive, n);
 }

@@ -31,8 +31,9 @@ void signer_cbor_owned_release(signer_cbor_owned *owned)
     owned->count = 0;
 }
 
-void signer_cbor_wipe(cbor_item_t *item)
+size_t signer_cbor_wipe(cbor_item_t *item)
 {
+    size_t n = 1;
     switch (cbor_typeof(item)) {
     case CBOR_TYPE_UINT:
     case CBOR_TYPE_NEGINT:
@@ -52,36 +53,35 @@ void signer_cbor_wipe(cbor_item_t *item)
             signer_wipe(h, cbor_isa_bytestring(item) ? cbor_bytestring_length(item)
                                                      : cbor_string_length(item));
         } else {
-            size_t n = cbor_isa_bytestring(item) ? cbor_bytestring_chunk_count(item)
-                                                 : cbor_string_chunk_count(item);
+            size_t chunks_n = cbor_isa_bytestring(item) ? cbor_bytestring_chunk_count(item)
+                                                        : cbor_string_chunk_count(item);
             cbor_item_t **chunks = cbor_isa_bytestring(item) ? cbor_bytestring_chunks_handle(item)
                                                              : cbor_string_chunks_handle(item);
-            for (size_t i = 0; i < n; i++)
-                signer_cbor_wipe(chunks[i]);
+            for (size_t i = 0; i < chunks_n; i++)
+                n += signer_cbor_wipe(chunks[i]);
         }
         break;
     case CBOR_TYPE_ARRAY: {
         cbor_item_t **items = cbor_array_handle(item);
         for (size_t i = 0; i < cbor_array_size(item); i++)
-            signer_cbor_wipe(items[i]);
+            n += signer_cbor_wipe(items[i]);
         break;
     }
     case CBOR_TYPE_MAP: {
         struct cbor_pair *pairs = cbor_map_handle(item);
-        for (size_t i = 0; i < cbor_map_size(item); i++) {
-            signer_cbor_wipe(pairs[i].key);
-            signer_cbor_wipe(pairs[i].value);
-        }
+        for (size_t i = 0; i < cbor_map_size(item); i++)
+            n += signer_cbor_wipe(pairs[i].key) + signer_cbor_wipe(pairs[i].value);
         break;
     }
     case CBOR_TYPE_TAG: {
         cbor_item_t *inner = cbor_tag_item(item); /* takes a reference */
-        signer_cbor_wipe(inner);
+        n += signer_cbor_wipe(inner);
         cbor_decref(&inner);
         break;
     }
     default: break;
     }
+    return n;
 }
 
 int signer_cbor_string(const cbor_item_t *item, signer_cbor_owned *owned, signer_bytes *out,

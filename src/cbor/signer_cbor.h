@@ -29,7 +29,7 @@ void signer_cbor_free(cbor_item_t **item);
 
 /* Zeroes every string and integer in the tree (before cbor_decref), so
  * secrets that came over the wire do not linger in freed memory. */
-void signer_cbor_wipe(cbor_item_t *item);
+size_t signer_cbor_wipe(cbor_item_t *item); /* returns the items it visited */
 
 /* Heap copies owned by a decoded message, wiped on release. */
 typedef struct signer_cbor_owned {

@@ -69,23 +69,44 @@ static void test_budget_of_live_trees(void **state)
     free(s);
 }
 
-/* Chunked strings and tags count as the items libcbor makes of them. */
+/* Chunked strings and tags count as the items libcbor makes of them: a
+ * miscount would leak budget and, after enough rounds, refuse loads. */
 static void test_budget_counts_chunks_and_tags(void **state)
 {
     (void)state;
-    static const uint8_t chunked[] = {0x82, 0x5f, 0x41, 0x01, 0x41, 0x02, 0xff, 0xc1, 0x00};
+    enum { PARTS = 5000 };
+    uint8_t *chunked = malloc(2 + 2 * PARTS), *tagged = malloc(3 + 2 * PARTS);
+    size_t c = 0, t = 0;
+    chunked[c++] = 0x5f; /* indefinite byte string of PARTS one-byte chunks */
+    tagged[t++] = 0x99;  /* array of PARTS tag-1 integers */
+    tagged[t++] = PARTS >> 8;
+    tagged[t++] = PARTS & 0xff;
+    for (int i = 0; i < PARTS; i++) {
+        chunked[c++] = 0x41;
+        chunked[c++] = (uint8_t)i;
+        tagged[t++] = 0xc1;
+        tagged[t++] = 0x00;
+    }
+    chunked[c++] = 0xff;
     cbor_item_t *item;
     signer_error err;
-    for (int round = 0; round < 100000; round++) {
-        assert_int_equal(signer_cbor_load(chunked, sizeof(chunked), &item, &err), 0);
+    for (int round = 0; round < 300; round++) {
+        assert_int_equal(signer_cbor_load(chunked, c, &item, &err), 0);
+        signer_cbor_free(&item);
+        assert_int_equal(signer_cbor_load(tagged, t, &item, &err), 0);
         signer_cbor_free(&item);
     }
-    /* Had any round leaked budget, large loads would be refused by now. */
+    /* 300 rounds move 4.5 million items through a budget of 2^20. */
     size_t len;
     uint8_t *big = array_of_zeros(SIGNER_CBOR_MAX_ITEMS - 1, &len);
-    assert_int_equal(signer_cbor_load(big, len, &item, &err), 0);
-    signer_cbor_free(&item);
+    cbor_item_t *trees[SIGNER_CBOR_BUDGET_ITEMS / SIGNER_CBOR_MAX_ITEMS];
+    for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++)
+        assert_int_equal(signer_cbor_load(big, len, &trees[i], &err), 0);
+    for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++)
+        signer_cbor_free(&trees[i]);
     free(big);
+    free(chunked);
+    free(tagged);
 }
 
 static void test_refusals(void **state)
