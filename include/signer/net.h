@@ -35,6 +35,10 @@ int net_connect(const net_address *addr, signer_error *err);
 /* The same, giving up after `timeout_ms` milliseconds (negative: never). */
 int net_connect_timeout(const net_address *addr, int timeout_ms, signer_error *err);
 
+/* Arms SIGTERM/SIGINT (see process.h) and listens on `addr`: the two
+ * descriptors net_serve_until takes. */
+int net_serve_prepare(const net_address *addr, int *lfd, int *stop_fd, signer_error *err);
+
 /* Called with each accepted connection, which it then owns. */
 typedef void (*net_accept_fn)(int fd, const struct sockaddr_storage *peer, void *ctx);
 

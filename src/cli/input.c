@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "signer/file.h"
 #include "signer/memory.h"
 
 static int hex_digit(int c)
@@ -64,30 +65,7 @@ int cli_input_file(const char *path, bool stdin_busy, signer_buf *out, signer_er
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return signer_error_set(err, SIGNER_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    int rc = 0;
-    for (;;) {
-        if (out->len >= RPC_FRAME_LIMIT) {
-            rc = signer_error_set(err, SIGNER_ERR_INVALID_ARGUMENT,
-                                  "%s is larger than the %u bytes a frame may carry",
-                                  is_stdin ? "stdin" : path, RPC_FRAME_LIMIT);
-            break;
-        }
-        if (signer_buf_reserve(out, 65536, err) != 0) {
-            rc = -1;
-            break;
-        }
-        ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = signer_error_set(err, SIGNER_ERR_IO, "cannot read %s: %s",
-                                  is_stdin ? "stdin" : path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        out->len += (size_t)n;
-    }
+    int rc = signer_read_fd(fd, is_stdin ? "stdin" : path, RPC_FRAME_LIMIT, out, err);
     if (!is_stdin)
         close(fd);
     return rc;

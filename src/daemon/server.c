@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "signer/process.h"
 
 #define SESSION_STACK_BYTES (512u * 1024)
 #define SHUTDOWN_GRACE_SECONDS 5
@@ -159,13 +158,8 @@ static void accepted(int fd, const struct sockaddr_storage *peer, void *arg)
 int server_run(const daemon_config *cfg, unsigned *busy)
 {
     signer_error err;
-    int stop_fd = signer_stop_signal_fd(&err);
-    if (stop_fd < 0) {
-        signer_log(SIGNER_LOG_ERROR, "cannot install signal handlers: %s", err.message);
-        return -1;
-    }
-    int lfd = net_listen(&cfg->listen, 512, &err);
-    if (lfd < 0) {
+    int lfd, stop_fd;
+    if (net_serve_prepare(&cfg->listen, &lfd, &stop_fd, &err) != 0) {
         signer_log(SIGNER_LOG_ERROR, "%s", err.message);
         return -1;
     }

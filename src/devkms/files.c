@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "devkms.h"
+#include "signer/file.h"
 
 bool devkms_file_exists(const char *path)
 {
@@ -28,33 +29,8 @@ int devkms_path(char *out, size_t size, const char *dir, const char *name, signe
 
 int devkms_file_read(const char *path, size_t max, signer_buf *out, signer_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return signer_error_set(err, SIGNER_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     signer_buf_clear(out);
-    int rc = 0;
-    for (;;) {
-        if (signer_buf_reserve(out, 4096, err) != 0) {
-            rc = -1;
-            break;
-        }
-        ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = signer_error_set(err, SIGNER_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        out->len += (size_t)n;
-        if (out->len > max) {
-            rc = signer_error_set(err, SIGNER_ERR_IO, "%s is larger than %zu bytes", path, max);
-            break;
-        }
-    }
-    close(fd);
-    return rc;
+    return signer_read_file(path, max, out, err);
 }
 
 static int fsync_dir_of(const char *path, signer_error *err)
@@ -66,8 +42,10 @@ static int fsync_dir_of(const char *path, signer_error *err)
         return signer_error_set(err, SIGNER_ERR_IO, "cannot open the directory of %s: %s", path,
                                 strerror(errno));
     int rc = fsync(fd) == 0 ? 0
-                            : signer_error_set(err, SIGNER_ERR_IO, "fsync of the directory of "
-                                               "%s failed: %s", path, strerror(errno));
+                            : signer_error_set(err, SIGNER_ERR_IO,
+                                               "fsync of the directory of "
+                                               "%s failed: %s",
+                                               path, strerror(errno));
     close(fd);
     return rc;
 }

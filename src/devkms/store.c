@@ -15,22 +15,21 @@ struct kms_store {
     pthread_mutex_t lock;
 };
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS keys ("
-    "  id TEXT PRIMARY KEY,"
-    "  created_ms INTEGER NOT NULL,"
-    "  description TEXT NOT NULL DEFAULT '',"
-    "  state INTEGER NOT NULL,"
-    "  deletion_ms INTEGER NOT NULL DEFAULT 0,"
-    "  pending_days INTEGER NOT NULL DEFAULT 0,"
-    "  policy TEXT NOT NULL,"
-    "  material BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS aliases ("
-    "  name TEXT PRIMARY KEY,"
-    "  key_id TEXT NOT NULL REFERENCES keys(id),"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS aliases_by_key ON aliases(key_id);";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS keys ("
+                             "  id TEXT PRIMARY KEY,"
+                             "  created_ms INTEGER NOT NULL,"
+                             "  description TEXT NOT NULL DEFAULT '',"
+                             "  state INTEGER NOT NULL,"
+                             "  deletion_ms INTEGER NOT NULL DEFAULT 0,"
+                             "  pending_days INTEGER NOT NULL DEFAULT 0,"
+                             "  policy TEXT NOT NULL,"
+                             "  material BLOB NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS aliases ("
+                             "  name TEXT PRIMARY KEY,"
+                             "  key_id TEXT NOT NULL REFERENCES keys(id),"
+                             "  created_ms INTEGER NOT NULL,"
+                             "  updated_ms INTEGER NOT NULL);"
+                             "CREATE INDEX IF NOT EXISTS aliases_by_key ON aliases(key_id);";
 
 const char *kms_key_state_name(kms_key_state state)
 {
@@ -62,8 +61,9 @@ int kms_store_open(const char *path, kms_store **out, signer_error *err)
     if (s == NULL)
         return signer_error_set(err, SIGNER_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
         signer_error_set(err, SIGNER_ERR_IO, "cannot open database %s: %s", path,
                          s->db ? sqlite3_errmsg(s->db) : "out of memory");
         kms_store_close(s);
@@ -72,8 +72,10 @@ int kms_store_open(const char *path, kms_store **out, signer_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     char *msg = NULL;
     /* journal_mode answers a row; exec ignores it. */
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         signer_error_set(err, SIGNER_ERR_IO, "database %s: %s", path, msg ? msg : "error");
         sqlite3_free(msg);
@@ -96,8 +98,7 @@ void kms_store_close(kms_store *s)
 
 /* Runs one statement that changes rows; `changes` (may be NULL) gets how
  * many it changed. */
-static int run(kms_store *s, sqlite3_stmt *st, int *changes, const char *what,
-               signer_error *err)
+static int run(kms_store *s, sqlite3_stmt *st, int *changes, const char *what, signer_error *err)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
@@ -129,9 +130,11 @@ int kms_store_key_insert(kms_store *s, const kms_key_row *row, signer_error *err
 {
     pthread_mutex_lock(&s->lock);
     int rc = -1;
-    sqlite3_stmt *st = prepare(s,
-        "INSERT INTO keys (id, created_ms, description, state, deletion_ms, pending_days, "
-        "policy, material) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", err);
+    sqlite3_stmt *st =
+        prepare(s,
+                "INSERT INTO keys (id, created_ms, description, state, deletion_ms, pending_days, "
+                "policy, material) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                err);
     if (st != NULL) {
         sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, row->created_ms);
@@ -160,9 +163,11 @@ int kms_store_key_get(kms_store *s, const char *id, kms_key_row *row, bool *foun
     *found = false;
     pthread_mutex_lock(&s->lock);
     int rc = -1;
-    sqlite3_stmt *st = prepare(s,
+    sqlite3_stmt *st = prepare(
+        s,
         "SELECT id, created_ms, description, state, deletion_ms, pending_days, policy, material "
-        "FROM keys WHERE id = ?", err);
+        "FROM keys WHERE id = ?",
+        err);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -196,13 +201,15 @@ out:
     return rc;
 }
 
-int kms_store_key_set_state(kms_store *s, const char *id, kms_key_state state,
-                            int64_t deletion_ms, int pending_days, signer_error *err)
+int kms_store_key_set_state(kms_store *s, const char *id, kms_key_state state, int64_t deletion_ms,
+                            int pending_days, signer_error *err)
 {
     pthread_mutex_lock(&s->lock);
     int rc = -1;
-    sqlite3_stmt *st = prepare(s, "UPDATE keys SET state = ?, deletion_ms = ?, pending_days = ? "
-                                  "WHERE id = ?", err);
+    sqlite3_stmt *st = prepare(s,
+                               "UPDATE keys SET state = ?, deletion_ms = ?, pending_days = ? "
+                               "WHERE id = ?",
+                               err);
     if (st != NULL) {
         sqlite3_bind_int(st, 1, (int)state);
         sqlite3_bind_int64(st, 2, deletion_ms);
@@ -214,8 +221,7 @@ int kms_store_key_set_state(kms_store *s, const char *id, kms_key_state state,
     return rc;
 }
 
-int kms_store_key_set_policy(kms_store *s, const char *id, const char *policy,
-                             signer_error *err)
+int kms_store_key_set_policy(kms_store *s, const char *id, const char *policy, signer_error *err)
 {
     pthread_mutex_lock(&s->lock);
     int rc = -1;
@@ -229,71 +235,54 @@ int kms_store_key_set_policy(kms_store *s, const char *id, const char *policy,
     return rc;
 }
 
-int kms_store_key_delete(kms_store *s, const char *id, signer_error *err)
+/* Deletes keys and their aliases in one transaction.  The statements take
+ * one parameter: `id` when given, else `now_ms`. */
+static int delete_keys(kms_store *s, const char *alias_sql, const char *key_sql, const char *id,
+                       int64_t now_ms, signer_error *err)
 {
+    const char *const sql[2] = {alias_sql, key_sql};
     pthread_mutex_lock(&s->lock);
-    int rc = -1;
+    int rc = 0;
     char *msg = NULL;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
         signer_error_set(err, SIGNER_ERR_IO, "database: begin: %s", msg ? msg : "error");
         sqlite3_free(msg);
-        goto out;
+        pthread_mutex_unlock(&s->lock);
+        return -1;
     }
-    sqlite3_stmt *a = prepare(s, "DELETE FROM aliases WHERE key_id = ?", err);
-    if (a != NULL) {
-        sqlite3_bind_text(a, 1, id, -1, SQLITE_STATIC);
-        rc = run(s, a, NULL, "delete aliases", err);
-    }
-    if (rc == 0) {
-        rc = -1;
-        sqlite3_stmt *k = prepare(s, "DELETE FROM keys WHERE id = ?", err);
-        if (k != NULL) {
-            sqlite3_bind_text(k, 1, id, -1, SQLITE_STATIC);
-            rc = run(s, k, NULL, "delete key", err);
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        sqlite3_stmt *st = prepare(s, sql[i], err);
+        if (st == NULL) {
+            rc = -1;
+            break;
         }
+        if (id != NULL)
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 1, now_ms);
+        rc = run(s, st, NULL, i == 0 ? "delete aliases" : "delete keys", err);
     }
     if (sqlite3_exec(s->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK) {
         signer_error_set(err, SIGNER_ERR_IO, "database: commit: %s", msg ? msg : "error");
         sqlite3_free(msg);
         rc = -1;
     }
-out:
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
+int kms_store_key_delete(kms_store *s, const char *id, signer_error *err)
+{
+    return delete_keys(s, "DELETE FROM aliases WHERE key_id = ?", "DELETE FROM keys WHERE id = ?",
+                       id, 0, err);
+}
+
 int kms_store_purge_expired(kms_store *s, int64_t now_ms, signer_error *err)
 {
-    pthread_mutex_lock(&s->lock);
-    int rc = -1;
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
-        signer_error_set(err, SIGNER_ERR_IO, "database: begin: %s", msg ? msg : "error");
-        sqlite3_free(msg);
-        goto out;
-    }
-    sqlite3_stmt *a = prepare(s, "DELETE FROM aliases WHERE key_id IN (SELECT id FROM keys "
-                                 "WHERE state = 2 AND deletion_ms <= ?)", err);
-    if (a != NULL) {
-        sqlite3_bind_int64(a, 1, now_ms);
-        rc = run(s, a, NULL, "purge aliases", err);
-    }
-    if (rc == 0) {
-        rc = -1;
-        sqlite3_stmt *k = prepare(s, "DELETE FROM keys WHERE state = 2 AND deletion_ms <= ?", err);
-        if (k != NULL) {
-            sqlite3_bind_int64(k, 1, now_ms);
-            rc = run(s, k, NULL, "purge keys", err);
-        }
-    }
-    if (sqlite3_exec(s->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK) {
-        signer_error_set(err, SIGNER_ERR_IO, "database: commit: %s", msg ? msg : "error");
-        sqlite3_free(msg);
-        rc = -1;
-    }
-out:
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return delete_keys(s,
+                       "DELETE FROM aliases WHERE key_id IN (SELECT id FROM keys "
+                       "WHERE state = 2 AND deletion_ms <= ?)",
+                       "DELETE FROM keys WHERE state = 2 AND deletion_ms <= ?", NULL, now_ms, err);
 }
 
 int kms_store_key_list(kms_store *s, const char *after, size_t limit,
@@ -328,14 +317,15 @@ out:
     return rc;
 }
 
-int kms_store_alias_insert(kms_store *s, const kms_alias_row *row, bool *exists,
-                           signer_error *err)
+int kms_store_alias_insert(kms_store *s, const kms_alias_row *row, bool *exists, signer_error *err)
 {
     *exists = false;
     pthread_mutex_lock(&s->lock);
     int rc = -1;
-    sqlite3_stmt *st = prepare(s, "INSERT INTO aliases (name, key_id, created_ms, updated_ms) "
-                                  "VALUES (?, ?, ?, ?)", err);
+    sqlite3_stmt *st = prepare(s,
+                               "INSERT INTO aliases (name, key_id, created_ms, updated_ms) "
+                               "VALUES (?, ?, ?, ?)",
+                               err);
     if (st != NULL) {
         sqlite3_bind_text(st, 1, row->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, row->key_id, -1, SQLITE_STATIC);
@@ -369,8 +359,10 @@ int kms_store_alias_get(kms_store *s, const char *name, kms_alias_row *row, bool
     *found = false;
     pthread_mutex_lock(&s->lock);
     int rc = -1;
-    sqlite3_stmt *st = prepare(s, "SELECT name, key_id, created_ms, updated_ms FROM aliases "
-                                  "WHERE name = ?", err);
+    sqlite3_stmt *st = prepare(s,
+                               "SELECT name, key_id, created_ms, updated_ms FROM aliases "
+                               "WHERE name = ?",
+                               err);
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         int step = sqlite3_step(st);
@@ -389,13 +381,13 @@ int kms_store_alias_get(kms_store *s, const char *name, kms_alias_row *row, bool
     return rc;
 }
 
-int kms_store_alias_update(kms_store *s, const char *name, const char *key_id,
-                           int64_t updated_ms, bool *found, signer_error *err)
+int kms_store_alias_update(kms_store *s, const char *name, const char *key_id, int64_t updated_ms,
+                           bool *found, signer_error *err)
 {
     pthread_mutex_lock(&s->lock);
     int rc = -1, changes = 0;
-    sqlite3_stmt *st = prepare(s, "UPDATE aliases SET key_id = ?, updated_ms = ? WHERE name = ?",
-                               err);
+    sqlite3_stmt *st =
+        prepare(s, "UPDATE aliases SET key_id = ?, updated_ms = ? WHERE name = ?", err);
     if (st != NULL) {
         sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, updated_ms);
@@ -428,9 +420,11 @@ int kms_store_alias_list(kms_store *s, const char *key_id, const char *after, si
     *more = false;
     pthread_mutex_lock(&s->lock);
     int rc = -1;
-    sqlite3_stmt *st = prepare(s, "SELECT name, key_id, created_ms, updated_ms FROM aliases "
-                                  "WHERE name > ? AND (?2 IS NULL OR key_id = ?2) "
-                                  "ORDER BY name LIMIT ?3", err);
+    sqlite3_stmt *st = prepare(s,
+                               "SELECT name, key_id, created_ms, updated_ms FROM aliases "
+                               "WHERE name > ? AND (?2 IS NULL OR key_id = ?2) "
+                               "ORDER BY name LIMIT ?3",
+                               err);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 1, after ? after : "", -1, SQLITE_STATIC);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "signer/net.h"
+#include "signer/process.h"
 
 int net_write_all(int fd, const void *buf, size_t len, signer_error *err)
 {
@@ -39,6 +40,13 @@ int net_read_exact(int fd, void *buf, size_t len, signer_error *err)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int net_serve_prepare(const net_address *addr, int *lfd, int *stop_fd, signer_error *err)
+{
+    if ((*stop_fd = signer_stop_signal_fd(err)) < 0)
+        return -1;
+    return (*lfd = net_listen(addr, 512, err)) < 0 ? -1 : 0;
 }
 
 void net_serve_until(const net_address *addr, int lfd, int stop_fd, net_accept_fn accepted,

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "proxy.h"
-#include "signer/process.h"
 
 #define STREAM_STACK_BYTES (256u * 1024)
 
@@ -91,13 +90,8 @@ static void accepted(int fd, const struct sockaddr_storage *peer, void *arg)
 int proxy_serve(const proxy_config *cfg)
 {
     signer_error err;
-    int stop_fd = signer_stop_signal_fd(&err);
-    if (stop_fd < 0) {
-        signer_log(SIGNER_LOG_ERROR, "%s", err.message);
-        return -1;
-    }
-    int lfd = net_listen(&cfg->listen, 512, &err);
-    if (lfd < 0) {
+    int lfd, stop_fd;
+    if (net_serve_prepare(&cfg->listen, &lfd, &stop_fd, &err) != 0) {
         signer_log(SIGNER_LOG_ERROR, "%s", err.message);
         return -1;
     }
