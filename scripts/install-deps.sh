@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-dev
   libssl-dev libsecp256k1-dev libsodium-dev libcbor-dev
   libjansson-dev libcmocka-dev libcurl4-openssl-dev openssl curl
   nodejs npm
