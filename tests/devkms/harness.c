@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ int devkms_start(devkms_proc *p, const char *state_dir, const char *const *extra
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan if the test dies */
         dup2(out[1], 1);
         if (log >= 0)
             dup2(log, 2);

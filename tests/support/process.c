@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ int test_process_start(test_process *p, const char *const *argv, const char *add
     if (p->pid < 0)
         return -1;
     if (p->pid == 0) {
+        /* A test that crashes must not leave its servers running. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execv(argv[0], (char *const *)argv);
         fprintf(stderr, "cannot run %s\n", argv[0]);
         _exit(127);
