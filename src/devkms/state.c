@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "devkms.h"
+#include "signer/x509.h"
 #include "signer/memory.h"
 
 #define CA_DAYS (10 * 365)
@@ -21,63 +22,22 @@ typedef struct pem_paths {
     char ca[PATH_MAX], ca_key[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 } pem_paths;
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (ext == NULL)
-        return -1;
-    int ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-    return ok == 1 ? 0 : -1;
-}
-
 /* A certificate for `key`, signed by issuer_key (self-signed when issuer
- * is NULL). */
+ * is NULL): the development CA, or the TLS certificate of this host. */
 static X509 *issue(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
                    int days)
 {
-    X509 *cert = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    uint8_t serial[16];
-    BIGNUM *bn = NULL;
-    if (cert == NULL || name == NULL || RAND_bytes(serial, sizeof(serial)) != 1)
-        goto fail;
-    serial[0] &= 0x7f; /* positive */
-    bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL)
-        goto fail;
-    X509_set_version(cert, 2);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"devkms", -1, -1,
-                               0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(cert, name);
-    X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400);
-    X509_set_pubkey(cert, key);
-    X509 *iss = issuer ? issuer : cert;
-    int bad = ca ? add_ext(cert, iss, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-                   add_ext(cert, iss, NID_key_usage, "critical,keyCertSign,cRLSign")
-                 : add_ext(cert, iss, NID_basic_constraints, "critical,CA:FALSE") ||
-                   add_ext(cert, iss, NID_key_usage, "critical,digitalSignature") ||
-                   add_ext(cert, iss, NID_ext_key_usage, "serverAuth") ||
-                   add_ext(cert, iss, NID_subject_alt_name,
-                           "DNS:localhost,IP:127.0.0.1,IP:::1");
-    if (bad || add_ext(cert, iss, NID_subject_key_identifier, "hash") ||
-        (issuer && add_ext(cert, iss, NID_authority_key_identifier, "keyid:always")) ||
-        X509_sign(cert, issuer_key, EVP_sha256()) <= 0)
-        goto fail;
-    BN_free(bn);
-    X509_NAME_free(name);
-    return cert;
-fail:
-    BN_free(bn);
-    X509_NAME_free(name);
-    X509_free(cert);
-    return NULL;
+    signer_cert_request req = {
+        .organization = "devkms",
+        .common_name = cn,
+        .not_before_s = -3600,
+        .not_after_s = (long)days * 86400,
+        .ca = ca,
+        .path_length = ca ? 0 : -1,
+        .extended_key_usage = ca ? NULL : "serverAuth",
+        .subject_alt_name = ca ? NULL : "DNS:localhost,IP:127.0.0.1,IP:::1",
+    };
+    return signer_cert_issue(&req, key, issuer, issuer_key, NULL);
 }
 
 static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, signer_error *err)
@@ -210,8 +170,8 @@ static int random_text(char *out, size_t len, const char *alphabet, signer_error
 
 static int write_credentials(const char *path, const devkms_credentials *c, signer_error *err)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "access_key_id", c->access_key_id,
-                          "secret_access_key", c->secret_access_key, "region", c->region);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "access_key_id", c->access_key_id, "secret_access_key",
+                          c->secret_access_key, "region", c->region);
     if (o != NULL && c->session_token[0] != '\0')
         json_object_set_new(o, "session_token", json_string(c->session_token));
     char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
@@ -235,14 +195,16 @@ static int copy_field(json_t *o, const char *name, char *out, size_t size, bool 
         return 0;
     }
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= size)
-        return signer_error_set(err, SIGNER_ERR_STATE, "%s: \"%s\" must be a non-empty string "
-                                "shorter than %zu bytes", path, name, size);
+        return signer_error_set(err, SIGNER_ERR_STATE,
+                                "%s: \"%s\" must be a non-empty string "
+                                "shorter than %zu bytes",
+                                path, name, size);
     memcpy(out, json_string_value(v), json_string_length(v) + 1);
     return 0;
 }
 
-int devkms_credentials_prepare(const char *state_dir, const char *region,
-                               devkms_credentials *out, signer_error *err)
+int devkms_credentials_prepare(const char *state_dir, const char *region, devkms_credentials *out,
+                               signer_error *err)
 {
     static const char upper32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -274,8 +236,8 @@ int devkms_credentials_prepare(const char *state_dir, const char *region,
         rc = copy_field(o, "secret_access_key", out->secret_access_key,
                         sizeof(out->secret_access_key), true, path, err);
     if (rc == 0)
-        rc = copy_field(o, "session_token", out->session_token, sizeof(out->session_token),
-                        false, path, err);
+        rc = copy_field(o, "session_token", out->session_token, sizeof(out->session_token), false,
+                        path, err);
     if (rc == 0)
         rc = copy_field(o, "region", out->region, sizeof(out->region), false, path, err);
     json_decref(o);

@@ -2,7 +2,6 @@
  * real module it signs documents with a short-lived leaf key whose
  * certificate chains to a root (here a development CA, see
  * scripts/dev-nsm-ca.sh); the leaf is renewed before it expires. */
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "codec.h"
 #include "signer/crypto.h"
 #include "signer/memory.h"
+#include "signer/x509.h"
 #include "sim_config.h"
 
 #define LEAF_LIFETIME_SECONDS (24 * 3600)
@@ -29,61 +29,43 @@ typedef struct sim {
 /* Makes a fresh P-384 leaf key and its certificate from the issuing CA. */
 static int make_leaf(sim *s, signer_error *err)
 {
-    signer_error_clear(err); /* so that the fallback message below can tell */
-    EVP_PKEY *key = EVP_EC_gen("P-384");
-    X509 *cert = X509_new();
-    unsigned char serial[16], *der = NULL;
-    time_t now = time(NULL);
+    signer_cert_request req = {
+        .organization = "AWS",
+        .common_name = s->cfg.module_id,
+        .not_before_s = -60,
+        .not_after_s = LEAF_LIFETIME_SECONDS,
+        .path_length = -1,
+        .digest = EVP_sha384(),
+    };
+    unsigned char *der = NULL;
     int rc = -1, len = 0;
-    X509V3_CTX ctx;
-    if (key == NULL || cert == NULL || signer_random_bytes(serial, sizeof(serial), err) != 0)
+    time_t now = time(NULL);
+    EVP_PKEY *key = EVP_EC_gen("P-384");
+    X509 *cert = key ? signer_cert_issue(&req, key, s->cfg.ca_cert, s->cfg.ca_key, err) : NULL;
+    if (key == NULL)
+        signer_error_set(err, SIGNER_ERR_CRYPTO, "cannot make the NSM leaf key");
+    if (cert == NULL)
         goto done;
-    serial[0] &= 0x7f; /* a positive serial number */
-    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    int ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
-    BN_free(bn);
-    X509_NAME *name = X509_get_subject_name(cert);
-    ok = ok && X509_set_version(cert, 2) &&
-         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"AWS", -1, -1,
-                                    0) &&
-         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    (const unsigned char *)s->cfg.module_id, -1, -1, 0) &&
-         X509_set_issuer_name(cert, X509_get_subject_name(s->cfg.ca_cert)) &&
-         X509_time_adj_ex(X509_getm_notBefore(cert), 0, -60, &now) &&
-         X509_time_adj_ex(X509_getm_notAfter(cert), 0, LEAF_LIFETIME_SECONDS, &now) &&
-         X509_set_pubkey(cert, key);
-    X509V3_set_ctx(&ctx, s->cfg.ca_cert, cert, NULL, NULL, 0);
-    const char *const exts[][2] = {{"basicConstraints", "critical,CA:FALSE"},
-                                   {"keyUsage", "critical,digitalSignature"}};
-    for (size_t i = 0; ok && i < 2; i++) {
-        X509_EXTENSION *ext = X509V3_EXT_conf(NULL, &ctx, exts[i][0], exts[i][1]);
-        ok = ext != NULL && X509_add_ext(cert, ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    ok = ok && X509_sign(cert, s->cfg.ca_key, EVP_sha384()) > 0;
-    if (!ok) {
-        signer_error_set(err, SIGNER_ERR_CRYPTO, "cannot issue the NSM leaf certificate");
-        goto done;
-    }
     signer_buf_clear(&s->leaf_cert);
     signer_buf_clear(&s->leaf_key);
     if ((len = i2d_X509(cert, &der)) <= 0 ||
         signer_buf_append(&s->leaf_cert, der, (size_t)len, err) != 0)
-        goto done;
+        goto encoding;
     OPENSSL_free(der);
     der = NULL;
     if ((len = i2d_PrivateKey(key, &der)) <= 0 ||
         signer_buf_append(&s->leaf_key, der, (size_t)len, err) != 0)
-        goto done;
+        goto encoding;
     s->leaf_expires = now + LEAF_LIFETIME_SECONDS;
     rc = 0;
+    goto done;
+encoding:
+    signer_error_set(err, SIGNER_ERR_CRYPTO, "cannot encode the NSM leaf");
 done:
     if (der != NULL && len > 0)
         OPENSSL_clear_free(der, (size_t)len);
     X509_free(cert);
     EVP_PKEY_free(key);
-    if (rc != 0 && err != NULL && err->code == SIGNER_OK)
-        signer_error_set(err, SIGNER_ERR_CRYPTO, "cannot make the NSM leaf key");
     return rc;
 }
 

@@ -7,6 +7,8 @@
 
 #include "test_chain.h"
 
+#include "signer/x509.h"
+
 uint64_t test_now_ms(void)
 {
     struct timespec ts;
@@ -14,51 +16,20 @@ uint64_t test_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int ca,
+                       long serial, long not_before_s, long not_after_s)
 {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (ext == NULL)
-        return -1;
-    int ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-    return ok == 1 ? 0 : -1;
-}
-
-static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                       int ca, long serial, long not_before_s, long not_after_s)
-{
-    X509 *cert = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    if (cert == NULL || name == NULL)
-        goto fail;
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"signer tests",
-                               -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(cert, name);
-    X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
-    X509_gmtime_adj(X509_getm_notBefore(cert), not_before_s);
-    X509_gmtime_adj(X509_getm_notAfter(cert), not_after_s);
-    X509_set_pubkey(cert, key);
-    X509 *iss = issuer ? issuer : cert;
-    if (add_ext(cert, iss, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
-        add_ext(cert, iss, NID_key_usage,
-                ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") ||
-        add_ext(cert, iss, NID_subject_key_identifier, "hash") ||
-        (issuer && add_ext(cert, iss, NID_authority_key_identifier, "keyid:always")))
-        goto fail;
-    if (X509_sign(cert, issuer_key, EVP_sha384()) <= 0)
-        goto fail;
-    X509_NAME_free(name);
-    return cert;
-fail:
-    X509_NAME_free(name);
-    X509_free(cert);
-    return NULL;
+    signer_cert_request req = {
+        .organization = "signer tests",
+        .common_name = cn,
+        .not_before_s = not_before_s,
+        .not_after_s = not_after_s,
+        .ca = ca,
+        .path_length = -1,
+        .serial = serial,
+        .digest = EVP_sha384(),
+    };
+    return signer_cert_issue(&req, key, issuer, issuer_key, NULL);
 }
 
 static int to_der(X509 *cert, signer_buf *out)
