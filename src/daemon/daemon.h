@@ -70,8 +70,9 @@ typedef struct session {
     signer_key *scratch; /* a locked slot for keys that are not kept */
     signer_buf in;       /* bytes read, starting at in_pos */
     size_t in_pos;
-    uint64_t skip;  /* payload bytes of an oversize frame to discard */
-    signer_buf out; /* answers not yet written */
+    uint64_t skip;       /* payload bytes of an oversize frame to discard */
+    signer_buf out;      /* answers not yet written */
+    long long out_since; /* when the oldest of them was made (ns, monotonic) */
     char peer[64];
 } session;
 

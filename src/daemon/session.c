@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -15,7 +16,15 @@
 
 #define READ_CHUNK (64u * 1024)
 #define FLUSH_THRESHOLD (64u * 1024)
+#define FLUSH_AGE_NS 5000000L /* an answer waits at most ~5 ms for its batch */
 #define SESSION_SEND_TIMEOUT_MS 60000 /* for the client to take an answer */
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static int flush(session *s)
 {
@@ -67,12 +76,17 @@ static int process_input(session *s)
         }
         if (avail - RPC_FRAME_HEADER_BYTES < len)
             return 0;
+        if (s->out.len == 0)
+            s->out_since = now_ns();
         if (dispatch_request(s, frame + RPC_FRAME_HEADER_BYTES, len) != 0)
             return -1;
         /* The request may have carried key material. */
         signer_wipe(s->in.data + s->in_pos, RPC_FRAME_HEADER_BYTES + len);
         s->in_pos += RPC_FRAME_HEADER_BYTES + len;
-        if (s->out.len >= FLUSH_THRESHOLD && flush(s) != 0)
+        /* Pipelined answers go out in batches, but a batch of slow calls
+         * (BLS, KMS) must not hold the first answers back. */
+        if ((s->out.len >= FLUSH_THRESHOLD || now_ns() - s->out_since >= FLUSH_AGE_NS) &&
+            flush(s) != 0)
             return -1;
     }
 }
